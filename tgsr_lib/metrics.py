@@ -1,0 +1,93 @@
+"""Accuracy and macro-F1 exactly as the authors compute them.
+
+Macro-F1 is the mean, over the classes in the union of true and predicted labels, of the
+per-class F1 score ``2 TP / (2 TP + FP + FN)`` (0 where undefined).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    y_true = np.asarray(y_true).ravel()
+    y_pred = np.asarray(y_pred).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true has {y_true.size} labels but y_pred has {y_pred.size}: they must match"
+        )
+    if y_true.size == 0:
+        raise ValueError("cannot score an empty set of predictions")
+    return y_true, y_pred
+
+
+def accuracy(y_true, y_pred) -> float:
+    """Fraction of correct predictions (the paper reports it in %)."""
+    y_true, y_pred = _check(y_true, y_pred)
+    return float(np.mean(y_true == y_pred))
+
+
+def f1_per_class(y_true, y_pred) -> dict:
+    """Per-class F1 over the union of true and predicted labels."""
+    y_true, y_pred = _check(y_true, y_pred)
+    out = {}
+    for c in np.union1d(y_true, y_pred):
+        tp = np.sum((y_true == c) & (y_pred == c))
+        fp = np.sum((y_true != c) & (y_pred == c))
+        fn = np.sum((y_true == c) & (y_pred != c))
+        den = 2 * tp + fp + fn
+        out[c.item()] = float(2 * tp / den) if den > 0 else 0.0
+    return out
+
+
+def macro_f1(y_true, y_pred) -> float:
+    """Unweighted mean of the per-class F1 scores (the paper's "mean F1")."""
+    return float(np.mean(list(f1_per_class(y_true, y_pred).values())))
+
+
+def confusion_matrix(y_true, y_pred, labels) -> np.ndarray:
+    """Counts ``M[i, j]`` of samples of class ``labels[i]`` predicted as ``labels[j]``."""
+    y_true, y_pred = _check(y_true, y_pred)
+    labels = list(labels)
+    index = {lab: i for i, lab in enumerate(labels)}
+    m = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for t, p in zip(y_true.tolist(), y_pred.tolist(), strict=True):
+        if t not in index or p not in index:
+            raise ValueError(f"label {t if t not in index else p!r} is not in labels {labels}")
+        m[index[t], index[p]] += 1
+    return m
+
+
+def score_predictions(y_true, pred_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy and macro-F1 of many prediction vectors at once.
+
+    Parameters
+    ----------
+    y_true : (N,) integer labels.
+    pred_matrix : (P, N) predicted labels of P models.
+
+    Returns
+    -------
+    accuracy, macro_f1 : two (P,) arrays, identical to :func:`accuracy` and :func:`macro_f1`
+    applied row by row.
+    """
+    y_true = np.asarray(y_true).ravel()
+    pred = np.asarray(pred_matrix)
+    if pred.ndim != 2 or pred.shape[1] != y_true.size:
+        raise ValueError(f"pred_matrix must be (P, {y_true.size}), got {pred.shape}")
+    correct = pred == y_true[None, :]
+    acc = correct.mean(axis=1)
+    classes = np.union1d(y_true, np.unique(pred))
+    f1_sum = np.zeros(pred.shape[0])
+    n_present = np.zeros(pred.shape[0])
+    for c in classes:
+        is_t = (y_true == c)[None, :]
+        is_p = pred == c
+        tp = np.sum(is_t & is_p, axis=1)
+        fp = np.sum(~is_t & is_p, axis=1)
+        fn = np.sum(is_t & ~is_p, axis=1)
+        den = 2 * tp + fp + fn
+        present = den > 0  # c is in the union of true and predicted labels of that row
+        f1_sum += np.where(present, 2 * tp / np.maximum(den, 1), 0.0)
+        n_present += present
+    return acc, f1_sum / n_present
