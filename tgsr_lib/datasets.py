@@ -185,7 +185,9 @@ def _validate(X: np.ndarray, y: np.ndarray, where: str) -> Features:
         bad = np.unique(np.nonzero(~np.isfinite(X))[0])
         raise ValueError(f"{where}: NaN or inf in the features of samples {bad[:10].tolist()}")
     if not np.all(np.isfinite(y.astype(float))) or np.any(y != np.round(y)):
-        raise ValueError(f"{where}: labels must be integers 1 (negative), 2 (positive), 3 (surprise)")
+        raise ValueError(
+            f"{where}: labels must be integers 1 (negative), 2 (positive), 3 (surprise)"
+        )
     y = y.astype(np.int64)
     if not set(np.unique(y).tolist()) <= {1, 2, 3}:
         raise ValueError(
@@ -280,12 +282,13 @@ def load_features(name: str) -> Features:
 
 
 @lru_cache(maxsize=8)
-def _load_registered_cached(rel: str) -> Features:
-    return read_feature_file(fetch(rel))
+def _read_cached(path: str, mtime: float) -> Features:
+    return read_feature_file(path)
 
 
 def _load_registered(rel: str) -> Features:
-    f = _load_registered_cached(rel)
+    path = fetch(rel)
+    f = _read_cached(str(path), path.stat().st_mtime)
     return Features(f.X.copy(), f.y.copy(), f.class_names)
 
 

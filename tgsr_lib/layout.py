@@ -25,7 +25,7 @@ Two groupings of the 15045 dimensions into 85 groups of 177 are offered:
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,7 @@ def block_edges(n: int, side: int = CODE_MAP_SIDE) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(block_sizes(n, side))])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _histogram_table() -> pd.DataFrame:
     rows = []
     offset = 0
@@ -94,7 +94,7 @@ def histogram_table() -> pd.DataFrame:
     return _histogram_table().copy()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _groups(grouping: str) -> np.ndarray:
     if grouping == "authors":
         return np.arange(FEATURE_DIM).reshape(N_GROUPS, GROUP_DIM)

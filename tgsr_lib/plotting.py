@@ -35,3 +35,26 @@ def savefig(fig, name: str, directory: str | os.PathLike | None = None) -> list[
     fig.savefig(paths[1], bbox_inches="tight", metadata={"CreationDate": None, "Producer": None,
                                                           "Creator": None})
     return paths
+
+
+def confusion_matrix(cm, class_names, ax=None, title: str | None = None):
+    """Draw a confusion matrix (rows = true class, columns = predicted) with counts."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 3.6))
+    cm = np.asarray(cm)
+    ax.imshow(cm, cmap="Blues", vmin=0)
+    n = len(class_names)
+    ax.set_xticks(range(n), class_names, rotation=30, ha="right")
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, int(cm[i, j]), ha="center", va="center",
+                    color="white" if cm[i, j] > cm.max() / 2 else "black")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -36,7 +36,7 @@ TOL = 1e-8
 
 def check_kappa(kappa, n_groups: int = layout.N_GROUPS) -> int:
     if isinstance(kappa, bool) or int(kappa) != kappa or not 1 <= int(kappa) <= n_groups:
-        raise ValueError(f"kappa={kappa!r} is out of range: it counts kept groups, 1..{n_groups}")
+        raise ValueError(f"kappa={kappa} is out of range: it counts kept groups, 1..{n_groups}")
     return int(kappa)
 
 
@@ -79,7 +79,9 @@ def check_source_target(Xs, ys, Xt, classes=None, dim: int | None = layout.FEATU
             )
         extra = np.setdiff1d(found, classes)
         if extra.size:
-            raise ValueError(f"source labels {extra.tolist()} are not in classes {classes.tolist()}")
+            raise ValueError(
+                f"source labels {extra.tolist()} are not in classes {classes.tolist()}"
+            )
     if found.size < 2:
         raise ValueError(f"the source holds a single class {found.tolist()}: need at least two")
     return Xs, ys, Xt, found
@@ -135,8 +137,8 @@ def ialm(A: np.ndarray, L: np.ndarray, kappa: int, n_groups: int, *, mu0: float 
     T = np.zeros((d, c))
     mu = mu0
     converged = False
-    it = 0
-    for it in range(1, max_iter + 1):
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (the count is returned)
         Y = B + mu * C - T
         AY = V.T @ (A @ Y)
         D = (Y - A.T @ (V @ (AY / (0.5 * mu + lam)[:, None]))) / mu
@@ -149,7 +151,7 @@ def ialm(A: np.ndarray, L: np.ndarray, kappa: int, n_groups: int, *, mu0: float 
             break
         T = T + mu * E
         mu = min(rho * mu, mu_max)
-    return C, it, converged
+    return C, n_iter, converged
 
 
 class TGSR:
@@ -229,4 +231,5 @@ class TGSR:
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels ``classes_[argmax(X C)]`` (Eq. 8-9)."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        scores = self.decision_function(X)
+        return self.classes_[np.argmax(scores, axis=1)]

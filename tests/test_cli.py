@@ -1,0 +1,65 @@
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tgsr_lib.cli import main
+
+from .conftest import requires_data
+
+
+@requires_data
+def test_acceptance_command(tmp_path, capsys):
+    out = tmp_path / "x.csv"
+    code = main(["grid", "--source", "SMIC_VIS", "--target", "SMIC_NIR", "--kappa", "12",
+                 "--xi", "44", "--out", str(out)])
+    assert code == 0
+    df = pd.read_csv(out)
+    assert list(df.columns) == ["kappa", "xi", "accuracy", "macro_f1", "n_iter"]
+    assert round(df.accuracy[0], 8) == 0.70422535
+    assert round(df.macro_f1[0], 8) == 0.69840610
+    assert "accuracy=0.70422535 macro_f1=0.69840610" in capsys.readouterr().out
+
+
+@requires_data
+def test_grid_over_experiments(tmp_path):
+    out = tmp_path / "g.csv"
+    assert main(["grid", "--experiment", "5,12", "--kappa", "3:4", "--xi", "1,10", "--out",
+                 str(out), "--no-progress"]) == 0
+    df = pd.read_csv(out)
+    assert list(df.columns[:3]) == ["experiment", "source", "target"]
+    assert df.experiment.tolist() == [5] * 4 + [12] * 4
+    assert df.kappa.tolist() == [3, 3, 4, 4] * 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--kappa", "0"], "kappa=0 is out of range"),
+    (["--xi", "-1"], "xi=-1.0 is out of range"),
+    (["--kappa", "x"], "bad kappa spec"),
+    (["--source", "SMIC_HS"], "never published"),
+    (["--source", "FOO"], "unknown database 'FOO'"),
+    (["--out", "/nonexistent/dir/x.csv"], "does not exist"),
+])
+@requires_data
+def test_errors_are_one_line(args, message, capsys, tmp_path):
+    base = {"--source": "SMIC_VIS", "--target": "SMIC_NIR", "--kappa": "1", "--xi": "1",
+            "--out": str(tmp_path / "x.csv")}
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    argv = ["grid"] + [x for kv in base.items() for x in kv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tgsr: error:") and message in err and "Traceback" not in err
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_help_texts():
+    for args in (["--help"], ["grid", "--help"]):
+        res = subprocess.run([sys.executable, "-m", "tgsr_lib.cli", *args], capture_output=True,
+                             text=True, check=True)
+        assert "usage: tgsr" in res.stdout
+    res = subprocess.run([sys.executable, "-m", "tgsr_lib.cli", "grid", "--help"],
+                         capture_output=True, text=True, check=True)
+    for word in ("--kappa", "'a:b'", "paper", "--grouping", "--engine", "--scheduler",
+                 "TGSR_DATA_DIR", "resume"):
+        assert word in res.stdout

@@ -1,0 +1,33 @@
+"""environment.yml (conda-forge) installs the same dependencies as pyproject.toml."""
+
+import re
+from pathlib import Path
+
+import tomllib
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+# PyPI name -> conda-forge name(s) where they differ
+CONDA_NAMES = {"opencv-python-headless": ["py-opencv"],
+               "dask[distributed]": ["dask", "distributed"]}
+
+
+def _split(req: str) -> tuple[str, str]:
+    m = re.match(r"^([A-Za-z0-9_.\-\[\]]+)\s*(.*)$", req.strip())
+    return m.group(1).lower(), m.group(2).replace(" ", "")
+
+
+def test_environment_matches_pyproject():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip_reqs = dict(_split(r) for r in meta["dependencies"] + meta["optional-dependencies"]["test"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = dict(_split(d) for d in env["dependencies"] if isinstance(d, str))
+    expected = {}
+    for name, spec in pip_reqs.items():
+        for conda_name in CONDA_NAMES.get(name, [name]):
+            expected[conda_name] = spec
+    missing = {n: s for n, s in expected.items() if conda.get(n) != s}
+    assert not missing, f"environment.yml lacks or pins differently: {missing}"
+    extra = set(conda) - set(expected) - {"python", "pip"}
+    assert not extra, f"environment.yml has packages pyproject.toml lacks: {extra}"
+    assert conda["python"] == meta["requires-python"]

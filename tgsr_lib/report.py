@@ -1,0 +1,123 @@
+"""Tables that put the paper, the authors' released records and our recomputation side by side.
+
+The paper's numbers (``data/paper_table.csv``, copied from Tables I and II of the paper) are
+used only for display and comparison, never in a computation.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from . import datasets, protocols
+from .grid import cached_grid
+
+#: Methods in the paper's table order.
+METHODS = ("SVM", "IW-SVM", "TCA", "GFK", "SA", "STM", "TKL", "TSRG", "DRLS", "TGSR")
+
+#: The paper prints 4 decimals (F1) and 2 decimals (accuracy in %): values within half a unit
+#: of the last digit are "the same number".
+F1_TOL = 0.5e-4
+ACC_TOL = 0.5e-2
+
+
+def paper_table() -> pd.DataFrame:
+    """The paper's results: experiment, protocol, source, target, method, macro_f1,
+    accuracy_percent."""
+    with resources.files("tgsr_lib").joinpath("data/paper_table.csv").open() as fh:
+        return pd.read_csv(fh)
+
+
+def first_best(df: pd.DataFrame, by: str = "macro_f1") -> pd.Series:
+    """First grid row with the highest ``by`` (the authors' rule for the paper's table)."""
+    return df.loc[df[by].idxmax()]
+
+
+def experiment_grid(number: int, grouping: str = "authors", *, prefer: str = "computed",
+                    cache_dir: str | os.PathLike = "cache/grids", recompute: bool = False,
+                    progress: bool | None = None) -> tuple[pd.DataFrame | None, str]:
+    """The full grid of one experiment and where it comes from.
+
+    Returns ``(grid, kind)`` with kind ``"computed"`` (recomputed from features, cached),
+    ``"recorded"`` (the authors' released grid; only for the ``authors`` grouping) or
+    ``"unavailable"`` (grid None). ``prefer="recorded"`` returns the record when one exists.
+    """
+    exp = protocols.get_experiment(number)
+    has_record = (exp.source, exp.target) in datasets.available_records()
+    if prefer == "recorded" and has_record and grouping == "authors":
+        return datasets.load_record(exp.source, exp.target), "recorded"
+    try:
+        df = cached_grid(exp.source, exp.target, grouping=grouping, cache_dir=cache_dir,
+                         recompute=recompute, progress=progress)
+        return df, "computed"
+    except datasets.DataUnavailableError:
+        if has_record and grouping == "authors":
+            return datasets.load_record(exp.source, exp.target), "recorded"
+        return None, "unavailable"
+
+
+def reachable(df: pd.DataFrame, f1: float, acc_percent: float) -> bool:
+    """Does any grid row print as the paper's (macro-F1, accuracy) pair?"""
+    return bool(np.any((np.abs(df.macro_f1 - f1) <= F1_TOL)
+                       & (np.abs(100 * df.accuracy - acc_percent) <= ACC_TOL)))
+
+
+def tgsr_comparison(numbers, grouping: str = "authors", *, cache_dir="cache/grids",
+                    recompute: bool = False, progress: bool | None = None) -> pd.DataFrame:
+    """One row per experiment: the paper's TGSR entry, the released record's and our
+    recomputed grid's first max-F1 row (with its accuracy) and first max-accuracy row,
+    and whether the paper's pair occurs anywhere in each grid."""
+    paper = paper_table()
+    rows = []
+    for n in numbers:
+        exp = protocols.get_experiment(n)
+        p = paper[(paper.experiment == n) & (paper.method == "TGSR")].iloc[0]
+        row = dict(experiment=n, task=exp.name, paper_f1=p.macro_f1, paper_acc=p.accuracy_percent)
+        grids = {}
+        if grouping == "authors" and (exp.source, exp.target) in datasets.available_records():
+            grids["recorded"] = datasets.load_record(exp.source, exp.target)
+        computed, kind = experiment_grid(n, grouping, cache_dir=cache_dir, recompute=recompute,
+                                         progress=progress)
+        if kind == "computed":
+            grids["computed"] = computed
+        for name in ("recorded", "computed"):
+            df = grids.get(name)
+            if df is None:
+                continue
+            bf = first_best(df, "macro_f1")
+            ba = first_best(df, "accuracy")
+            row.update({
+                f"{name}_kappa": int(bf.kappa), f"{name}_xi": float(bf.xi),
+                f"{name}_f1": float(bf.macro_f1), f"{name}_acc": 100 * float(bf.accuracy),
+                f"{name}_maxacc": 100 * float(ba.accuracy),
+                f"{name}_maxacc_f1": float(ba.macro_f1),
+                f"{name}_has_paper_pair": reachable(df, p.macro_f1, p.accuracy_percent),
+            })
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paper_format(protocol: str, ours: dict[int, tuple[float, float]] | None = None,
+                 ours_label: str = "TGSR (ours)") -> pd.DataFrame:
+    """The paper's Table I (``"I"``) or II (``"II"``): methods as rows, experiments as
+    columns, each cell ``"F1 / Acc"``; ``ours`` maps experiment -> (macro-F1, accuracy %) and
+    is added as the last row (cells without a value show "n/a")."""
+    paper = paper_table()
+    paper = paper[paper.protocol == protocol]
+    exps = sorted(paper.experiment.unique())
+    names = {n: f"Exp.{n} {protocols.get_experiment(n).name}" for n in exps}
+    table = {}
+    for method in METHODS:
+        sub = paper[paper.method == method].set_index("experiment")
+        table[method] = {names[n]: f"{sub.macro_f1[n]:.4f} / {sub.accuracy_percent[n]:.2f}"
+                         for n in exps}
+    if ours is not None:
+        table[ours_label] = {
+            names[n]: (f"{ours[n][0]:.4f} / {ours[n][1]:.2f}" if n in ours else "n/a")
+            for n in exps}
+    df = pd.DataFrame(table).T
+    df.index.name = "method (macro-F1 / accuracy %)"
+    return df
