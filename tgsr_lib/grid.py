@@ -25,7 +25,7 @@ from .datasets import load_features
 from .metrics import score_predictions
 from .tgsr import MU0, MU_MAX, RHO, TGSR, TOL, check_kappa, check_source_target, check_xi
 
-ENGINES = ("fast", "reference")
+ENGINES = ("fast", "reference", "gpu")
 COLUMNS = ["kappa", "xi", "accuracy", "macro_f1", "n_iter"]
 #: Bump when a change of the engines could change any grid value (invalidates caches).
 GRID_VERSION = "1"
@@ -122,6 +122,12 @@ def solve_points(Xs, ys, Xt, kappas, xis, grouping: str = "authors", engine: str
 
         problem = GridProblem(Xs, ys, Xt, grouping)
         return solve_many(problem, kappas, xis, on_result=on_result, **engine_options)
+    if engine == "gpu":
+        from .engine import GridProblem
+        from .gpu import solve_many_array
+
+        problem = GridProblem(Xs, ys, Xt, grouping)
+        return solve_many_array(problem, kappas, xis, on_result=on_result, **engine_options)
     if engine != "reference":
         raise ValueError(f"unknown engine {engine!r}: use one of {ENGINES}")
     import warnings
