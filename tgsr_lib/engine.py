@@ -326,7 +326,8 @@ class GridProblem:
 
 def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
                max_iter: int = 1000, mu0: float = MU0, rho: float = RHO,
-               mu_max: float = MU_MAX, tol: float = TOL, on_result=None):
+               mu_max: float = MU_MAX, tol: float = TOL, on_result=None,
+               return_groups: bool = False):
     """Run TGSR for every (kappas[p], xis[p]); return predictions and iteration counts.
 
     Parameters
@@ -337,9 +338,12 @@ def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
     on_result : optional callback ``on_result(positions, pred, n_iter, converged)`` called
         with the fits that finished in an iteration (progress bars, checkpoints).
 
+    return_groups : also return the (P, 85) boolean matrix of the groups each fit kept.
+
     Returns
     -------
-    pred : (P, Nt) predicted class labels; n_iter : (P,) iterations; converged : (P,) bool.
+    pred : (P, Nt) predicted class labels; n_iter : (P,) iterations; converged : (P,) bool
+    (and ``groups`` when ``return_groups``).
     """
     kappas = np.asarray(kappas, dtype=np.int64)
     xis = np.asarray(xis, dtype=np.float64)
@@ -376,6 +380,7 @@ def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
     pred = np.zeros((n_fits, nt), dtype=problem.classes.dtype)
     n_iter = np.zeros(n_fits, dtype=np.int64)
     converged = np.zeros(n_fits, dtype=np.bool_)
+    kept = np.zeros((n_fits, K), dtype=np.bool_)
     next_fit = 0
 
     def load(slot: int) -> None:
@@ -427,6 +432,7 @@ def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
             pred[p] = problem.classes[np.argmax(scores, axis=0)]
             n_iter[p] = it[f]
             converged[p] = ok
+            kept[p] = active[f]
             finished.append(p)
             fit_of[f] = -1
             if next_fit < n_fits:
@@ -434,4 +440,6 @@ def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
         if on_result is not None:
             fin = np.array(finished)
             on_result(fin, pred[fin], n_iter[fin], converged[fin])
+    if return_groups:
+        return pred, n_iter, converged, kept
     return pred, n_iter, converged

@@ -58,3 +58,85 @@ def confusion_matrix(cm, class_names, ax=None, title: str | None = None):
     if title:
         ax.set_title(title)
     return ax
+
+
+def metric_curves(ax, x, accuracy, macro_f1, *, xlabel: str, title: str | None = None,
+                  paper: tuple[float, float] | None = None, label_suffix: str = "",
+                  linestyle: str = "-", logx: bool = False):
+    """Accuracy (%) and macro-F1 (x100) against a hyperparameter; the paper's values as
+    dotted horizontal lines when given (``paper = (macro_f1, accuracy_percent)``)."""
+    import numpy as np
+
+    ax.plot(x, 100 * np.asarray(accuracy), linestyle, color=OKABE_ITO[0],
+            label=f"accuracy{label_suffix}")
+    ax.plot(x, 100 * np.asarray(macro_f1), linestyle, color=OKABE_ITO[3],
+            label=f"macro-F1 x 100{label_suffix}")
+    if paper is not None:
+        ax.axhline(paper[1], color=OKABE_ITO[0], linestyle=":", linewidth=1,
+                   label="paper accuracy")
+        ax.axhline(100 * paper[0], color=OKABE_ITO[3], linestyle=":", linewidth=1,
+                   label="paper macro-F1")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("score (%)")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def grid_heatmap(ax, df, metric: str = "macro_f1", title: str | None = None, vmin=None,
+                 vmax=None):
+    """A kappa x xi heatmap of one metric of a grid (xi on its 276 positions, labelled by
+    value; duplicates at the joins of the xi ranges kept as in the paper)."""
+    import numpy as np
+
+    kappas = np.unique(df.kappa)
+    xis = df.xi.values[: len(df) // kappas.size]
+    values = 100 * df[metric].values.reshape(kappas.size, xis.size)
+    im = ax.imshow(values, aspect="auto", origin="lower", cmap="viridis", vmin=vmin, vmax=vmax,
+                   extent=(-0.5, xis.size - 0.5, kappas[0] - 0.5, kappas[-1] + 0.5),
+                   interpolation="nearest")
+    ticks = [i for i, x in enumerate(xis) if i == 0 or (x in (0.01, 0.1, 1, 10, 100, 1000)
+                                                         and xis[i - 1] != x)]
+    ax.set_xticks(ticks, [f"{xis[i]:g}" for i in ticks])
+    ax.set_xlabel("xi (276 grid positions)")
+    ax.set_ylabel("kappa (groups kept)")
+    if title:
+        ax.set_title(title)
+    return im
+
+
+def draw_groups(ax, face, grouping: str, groups, title: str | None = None):
+    """Draw the facial blocks that selected feature groups cover on a 112 x 112 face.
+
+    Under ``"blocks"`` each group is one facial block (outlined, coloured by scale). Under
+    ``"authors"`` a group is a chunk of three consecutive (plane, block) histograms: each
+    block it touches is outlined and labelled with the plane(s) (XY, XT, YT) used.
+    """
+    import matplotlib.patches as patches
+    import numpy as np
+
+    from . import layout
+
+    ax.imshow(face, cmap="gray", vmin=0, vmax=255)
+    contents = layout.group_contents(grouping)
+    contents = contents[contents.group.isin(np.asarray(groups))]
+    colours = {1: OKABE_ITO[6], 2: OKABE_ITO[1], 4: OKABE_ITO[2], 8: OKABE_ITO[5]}
+    for (scale, block), sub in contents.groupby(["scale", "block"]):
+        top, left, h, w = layout.block_rectangle(int(scale), int(block))
+        ax.add_patch(patches.Rectangle((left - 0.5, top - 0.5), w, h, fill=False,
+                                       edgecolor=colours[int(scale)],
+                                       linewidth=1.0 + 0.25 * (8 // int(scale))))
+        if grouping == "authors":
+            planes = "+".join(sorted(set(sub.plane), key=layout.PLANES.index))
+            ax.text(left + 1, top + 1, planes, color=colours[int(scale)], fontsize=5,
+                    va="top", ha="left")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for scale, col in colours.items():
+        ax.plot([], [], color=col, label=f"{scale}x{scale} blocks")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
