@@ -98,8 +98,8 @@ def grid_heatmap(ax, df, metric: str = "macro_f1", title: str | None = None, vmi
     im = ax.imshow(values, aspect="auto", origin="lower", cmap="viridis", vmin=vmin, vmax=vmax,
                    extent=(-0.5, xis.size - 0.5, kappas[0] - 0.5, kappas[-1] + 0.5),
                    interpolation="nearest")
-    ticks = [i for i, x in enumerate(xis) if i == 0 or (x in (0.01, 0.1, 1, 10, 100, 1000)
-                                                         and xis[i - 1] != x)]
+    ticks = [i for i, x in enumerate(xis) if x in (0.001, 0.1, 10, 1000)
+             and (i == 0 or xis[i - 1] != x)]
     ax.set_xticks(ticks, [f"{xis[i]:g}" for i in ticks])
     ax.set_xlabel("xi (276 grid positions)")
     ax.set_ylabel("kappa (groups kept)")
