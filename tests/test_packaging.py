@@ -22,6 +22,9 @@ def test_environment_matches_pyproject():
     pip_reqs = dict(_split(r) for r in meta["dependencies"] + meta["optional-dependencies"]["test"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = dict(_split(d) for d in env["dependencies"] if isinstance(d, str))
+    for d in env["dependencies"]:  # PyPI-only packages in the pip section
+        if isinstance(d, dict):
+            conda.update(_split(p) for p in d["pip"] if not p.startswith("-e"))
     expected = {}
     for name, spec in pip_reqs.items():
         for conda_name in CONDA_NAMES.get(name, [name]):

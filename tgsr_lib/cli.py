@@ -129,7 +129,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tgsr {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_grid(sub)
+    _add_module_command(sub, "baselines", "baselines",
+                        "run the nine baseline methods on experiments")
+    _add_module_command(sub, "extract", "extract",
+                        "extract LBP-TOP features from SMIC / CASME II frame folders")
     return parser
+
+
+def _add_module_command(sub, name: str, module: str, help_text: str) -> None:
+    """A subcommand whose options and runner live in ``tgsr_lib.<module>``
+    (``configure_parser(parser)`` and ``run(args) -> int``)."""
+    from importlib import import_module
+
+    mod = import_module(f".{module}", __package__)
+    p = sub.add_parser(name, help=help_text, formatter_class=_Formatter)
+    mod.configure_parser(p)
+    p.set_defaults(func=mod.run)
 
 
 def main(argv: list[str] | None = None) -> int:

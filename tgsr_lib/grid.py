@@ -370,6 +370,8 @@ def best_row(df: pd.DataFrame, by: str = "macro_f1") -> pd.Series:
 
 def read_grid(path: str | os.PathLike) -> pd.DataFrame:
     """Read a grid CSV (plain or .gz) with exact round-trip floats."""
+    if int(pd.__version__.split(".")[0]) >= 3:  # pandas 3 parses floats exactly by default
+        return pd.read_csv(path)
     return pd.read_csv(path, float_precision="round_trip")
 
 
