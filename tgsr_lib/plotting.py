@@ -25,16 +25,16 @@ def figures_dir(directory: str | os.PathLike | None = None) -> Path:
     return Path("figures")
 
 
-def savefig(fig, name: str, directory: str | os.PathLike | None = None) -> list[Path]:
+def savefig(fig, name: str, directory: str | os.PathLike | None = None) -> None:
     """Write ``fig`` as ``NAME.png`` (150 dpi) and ``NAME.pdf`` with fixed metadata (no
-    timestamps), so reruns give byte-identical files where the backend allows."""
+    timestamps) into :func:`figures_dir`. Returns None, so that a notebook cell ending with
+    this call prints no (machine-dependent) path."""
     out = figures_dir(directory)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.png", out / f"{name}.pdf"]
     fig.savefig(paths[0], dpi=150, bbox_inches="tight", metadata={"Software": None})
     fig.savefig(paths[1], bbox_inches="tight", metadata={"CreationDate": None, "Producer": None,
                                                           "Creator": None})
-    return paths
 
 
 def confusion_matrix(cm, class_names, ax=None, title: str | None = None):
