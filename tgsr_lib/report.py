@@ -136,3 +136,26 @@ def group_selection(source, target, kappa: int, xis, grouping: str = "authors") 
     xis = np.asarray(xis, dtype=float)
     _, _, _, kept = solve_many(problem, np.full(xis.size, int(kappa)), xis, return_groups=True)
     return pd.DataFrame(kept, index=pd.Index(xis, name="xi"))
+
+
+def live_check(number: int, grid_df: pd.DataFrame, n_points: int = 12, grouping: str = "authors",
+               seed: int = 0) -> pd.DataFrame:
+    """Recompute ``n_points`` random rows of a cached grid with the CPU engine.
+
+    Returns the sampled rows with the recomputed ``live_accuracy`` and ``live_macro_f1`` and a
+    boolean column ``equal`` (exact equality with the cached values).
+    """
+    from .grid import solve_points
+    from .metrics import score_predictions
+    from .tgsr import check_source_target
+
+    exp = protocols.get_experiment(number)
+    src, tgt = datasets.load_features(exp.source), datasets.load_features(exp.target)
+    Xs, ys, Xt, _ = check_source_target(src.X, src.y, tgt.X)
+    rng = np.random.default_rng(seed)
+    rows = grid_df.iloc[np.sort(rng.choice(len(grid_df), n_points, replace=False))].copy()
+    pred, _, _ = solve_points(Xs, ys, Xt, rows.kappa.values, rows.xi.values, grouping)
+    rows["live_accuracy"], rows["live_macro_f1"] = score_predictions(tgt.y, pred)
+    rows["equal"] = ((rows.live_accuracy == rows.accuracy)
+                     & (rows.live_macro_f1 == rows.macro_f1))
+    return rows
