@@ -63,3 +63,15 @@ def test_help_texts():
     for word in ("--kappa", "'a:b'", "paper", "--grouping", "--engine", "--scheduler",
                  "TGSR_DATA_DIR", "resume"):
         assert word in res.stdout
+
+
+@requires_data
+def test_select_prints_rule_pick_beside_oracle(tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    assert main(["grid", "--source", "SMIC_VIS", "--target", "SMIC_NIR", "--kappa", "4,12",
+                 "--xi", "1,44", "--out", str(out), "--select", "source_cv"]) == 0
+    text = capsys.readouterr().out
+    assert "rule source_cv (no target labels): kappa=" in text
+    assert "oracle (target labels):        kappa=12 xi=44" in text
+    assert main(["grid", "--source", "SMIC_VIS", "--target", "SMIC_NIR", "--kappa", "4",
+                 "--xi", "1", "--out", str(out), "--select", "guess"]) == 2

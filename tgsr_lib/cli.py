@@ -64,6 +64,10 @@ def _add_grid(sub) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on an existing Dask distributed scheduler (tcp://host:8786)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--select", metavar="RULE",
+                   help="also choose (kappa, xi) without target labels with RULE (source_cv, "
+                        "iwcv, dev, reverse, mmd; see tgsr_lib.selection; 5-fold source CV, so "
+                        "5x the fits of the grid) and print its pick beside the oracle")
     p.set_defaults(func=_run_grid)
 
 
@@ -73,6 +77,10 @@ def _run_grid(args) -> int:
 
     kappas = grid.parse_kappa(args.kappa)
     xis = grid.parse_xi(args.xi)
+    if args.select:
+        from .selection import check_rule
+
+        check_rule(args.select)
     if args.experiment:
         if args.source or args.target:
             raise ValueError("give either --experiment or --source/--target, not both")
@@ -106,6 +114,8 @@ def _run_grid(args) -> int:
         print(f"{label}{source} -> {target} ({args.grouping}): {len(df)} points; first max-F1 "
               f"row kappa={int(best.kappa)} xi={best.xi:g}: accuracy={best.accuracy:.8f} "
               f"macro_f1={best.macro_f1:.8f}")
+        if args.select:
+            _print_selection(args.select, source, target, kappas, xis, args.grouping, df)
         if args.experiment:
             df.insert(0, "target", target)
             df.insert(0, "source", source)
@@ -117,6 +127,20 @@ def _run_grid(args) -> int:
         grid.write_csv_atomic(pd.concat(frames, ignore_index=True), args.out)
     print(f"wrote {args.out}")
     return 0
+
+
+def _print_selection(rule, source, target, kappas, xis, grouping, df) -> None:
+    """The label-free rule's pick, with the target scores at that pick and at the oracle."""
+    from .selection import select_point
+
+    pick = select_point(rule, source, target, kappas, xis, grouping)
+    row = df[(df.kappa == pick["kappa"]) & (df.xi == pick["xi"])].iloc[0]
+    oracle = df.loc[df.macro_f1.idxmax()]
+    print(f"  rule {rule} (no target labels): kappa={pick['kappa']} xi={pick['xi']:g} "
+          f"({pick['score_name']}={pick['score']:.4f}) -> target accuracy={row.accuracy:.8f} "
+          f"macro_f1={row.macro_f1:.8f}")
+    print(f"  oracle (target labels):        kappa={int(oracle.kappa)} xi={oracle.xi:g} "
+          f"-> target accuracy={oracle.accuracy:.8f} macro_f1={oracle.macro_f1:.8f}")
 
 
 def build_parser() -> argparse.ArgumentParser:
