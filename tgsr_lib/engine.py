@@ -307,6 +307,14 @@ class GridProblem:
             self._UtBL.append((U.T @ self.BL).T.copy())
         return self._xi_cache[xi]
 
+    def xi_tables(self, xis) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For each xi its table index, and the stacked tables ``U`` (X, m, m), ``lam``
+        (X, m) and ``U^T B L`` (X, c, m) of the distinct xi values."""
+        xi_ids = np.array([self.xi_index(x) for x in xis], dtype=np.int64)
+        return (xi_ids, np.ascontiguousarray(np.stack(self._U)),
+                np.ascontiguousarray(np.stack(self._lam)),
+                np.ascontiguousarray(np.stack(self._UtBL)))
+
     def predict_scores(self, alpha: np.ndarray, beta: np.ndarray, active: np.ndarray):
         """Target scores (c, Nt) of one fit from its coefficients."""
         idx = np.flatnonzero(active)
@@ -350,10 +358,7 @@ def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
     n_fits = kappas.size
     K, m, c, gdim = problem.n_groups, problem.m, problem.c, problem.gdim
     nt = problem.Pt.shape[2]
-    xi_ids = np.array([problem.xi_index(x) for x in xis], dtype=np.int64)
-    U = np.ascontiguousarray(np.stack(problem._U))
-    lam = np.ascontiguousarray(np.stack(problem._lam))
-    UtBL = np.ascontiguousarray(np.stack(problem._UtBL))
+    xi_ids, U, lam, UtBL = problem.xi_tables(xis)
 
     P = max(1, min(n_slots, n_fits))
     active = np.zeros((P, K), dtype=np.bool_)

@@ -40,10 +40,8 @@ def solve_many_array(problem: GridProblem, kappas, xis, *, xp=None, n_slots: int
     n_fits = kappas.size
     K, m, c, gdim = problem.n_groups, problem.m, problem.c, problem.gdim
     nt = problem.Pt.shape[2]
-    xi_ids = np.array([problem.xi_index(x) for x in xis], dtype=np.int64)
-    U_all = xp.asarray(np.stack(problem._U))
-    lam_all = xp.asarray(np.stack(problem._lam))
-    UtBL_all = xp.asarray(np.stack(problem._UtBL))
+    xi_ids, U_np, lam_np, UtBL_np = problem.xi_tables(xis)
+    U_all, lam_all, UtBL_all = xp.asarray(U_np), xp.asarray(lam_np), xp.asarray(UtBL_np)
     Gt = xp.asarray(problem.Gall.T.copy())
     q = xp.asarray(problem.q)  # (K, m)
     Qg = xp.asarray(problem.Qg)  # (K, gdim, m)
