@@ -273,8 +273,8 @@ def compute_grid(source, target, kappas=None, xis=None, grouping: str = "authors
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}: use one of {ENGINES}")
     layout.check_grouping(grouping)
-    Xs, ys = _features(source)
-    Xt, yt = _features(target)
+    Xs, ys = features_of(source)
+    Xt, yt = features_of(target)
     Xs, ys, Xt, _ = check_source_target(Xs, ys, Xt, classes=np.union1d(ys, yt))
     kappas = paper_kappas() if kappas is None else np.asarray(kappas, dtype=np.int64).ravel()
     xis = paper_xis() if xis is None else np.asarray(xis, dtype=np.float64).ravel()
@@ -324,11 +324,17 @@ def _check_writable(out: Path) -> None:
         raise ValueError(f"cannot write {out}: folder {folder} is not writable")
 
 
-def _features(spec):
-    if isinstance(spec, tuple) and len(spec) >= 2:
+def features_of(spec) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` of a database name, a feature file path, or an ``(X, y, ...)`` tuple."""
+    if isinstance(spec, tuple):
+        if len(spec) < 2:
+            raise ValueError("a features tuple must be (X, y) or (X, y, class_names)")
         return np.asarray(spec[0], dtype=np.float64), np.asarray(spec[1]).ravel()
-    f = load_features(str(spec))
-    return f.X, f.y
+    if isinstance(spec, (str, os.PathLike)):
+        f = load_features(str(spec))
+        return f.X, f.y
+    raise ValueError(f"expected a database name, a feature file or (X, y, ...), "
+                     f"not {type(spec).__name__}")
 
 
 def _run_local(Xs, ys, Xt, yt, kk, xx, todo, grouping, engine, options, ckpt, bar):
@@ -380,8 +386,8 @@ def grid_cache_path(source, target, kappas=None, xis=None, grouping: str = "auth
     """Where :func:`cached_grid` keeps this grid: the name holds a hash of everything that
     affects the values (features and labels, kappas, xis, grouping, solver constants and
     :data:`GRID_VERSION`)."""
-    Xs, ys = _features(source)
-    Xt, yt = _features(target)
+    Xs, ys = features_of(source)
+    Xt, yt = features_of(target)
     kappas = paper_kappas() if kappas is None else np.asarray(kappas, dtype=np.int64).ravel()
     xis = paper_xis() if xis is None else np.asarray(xis, dtype=np.float64).ravel()
     key = _fingerprint(Xs, ys, Xt, yt, kappas, xis, grouping, "fast", {})

@@ -127,11 +127,12 @@ def group_selection(source, target, kappa: int, xis, grouping: str = "authors") 
     """Which groups TGSR keeps at ``kappa`` for each xi: a boolean DataFrame (rows = xi,
     columns = group 0..84), computed with the fast engine."""
     from .engine import GridProblem, solve_many
+    from .grid import features_of
     from .tgsr import check_source_target
 
-    src = datasets.load_features(source) if isinstance(source, str) else source
-    tgt = datasets.load_features(target) if isinstance(target, str) else target
-    Xs, ys, Xt, _ = check_source_target(src[0], src[1], tgt[0])
+    Xs, ys = features_of(source)
+    Xt, _ = features_of(target)
+    Xs, ys, Xt, _ = check_source_target(Xs, ys, Xt)
     problem = GridProblem(Xs, ys, Xt, grouping)
     xis = np.asarray(xis, dtype=float)
     _, _, _, kept = solve_many(problem, np.full(xis.size, int(kappa)), xis, return_groups=True)

@@ -80,7 +80,7 @@ import pandas as pd
 from . import layout
 from .datasets import load_features
 from .engine import GridProblem, solve_many
-from .grid import grid_points, paper_kappas, paper_xis, write_csv_atomic
+from .grid import features_of, grid_points, paper_kappas, paper_xis, write_csv_atomic
 from .metrics import score_predictions
 from .tgsr import check_kappa, check_source_target, check_xi
 
@@ -123,15 +123,7 @@ def subgrid(kappa_step: int = 4, xi_step: int = 10) -> tuple[np.ndarray, np.ndar
 
 
 def _source(spec) -> tuple[np.ndarray, np.ndarray]:
-    if isinstance(spec, tuple):
-        if len(spec) < 2:
-            raise ValueError("a source tuple must be (X, y) or (X, y, class_names)")
-        return np.asarray(spec[0], dtype=np.float64), np.asarray(spec[1]).ravel()
-    if isinstance(spec, (str, os.PathLike)):
-        f = load_features(str(spec))
-        return f.X, f.y
-    raise ValueError(f"source must be a database name, a feature file or (X, y, ...), "
-                     f"not {type(spec).__name__}")
+    return features_of(spec)
 
 
 def _target_features(spec) -> np.ndarray:
