@@ -411,12 +411,14 @@ def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
     for s in range(P):
         load(s)
     Gt = problem.Gall.T.copy()
+    GV_buf = np.empty((P * c, K * m))  # reused: a fresh 50 MB array per iteration costs page faults
     while True:
         slots = np.flatnonzero(fit_of >= 0)
         if slots.size == 0:
             break
         v_step(slots, ct, tt, mu, xi_of, U, lam, UtBL, v)
-        GV = (v[slots].reshape(slots.size * c, m) @ Gt).reshape(slots.size, c, K, m)
+        GV = np.matmul(v[slots].reshape(slots.size * c, m), Gt, out=GV_buf[: slots.size * c])
+        GV = GV.reshape(slots.size, c, K, m)
         group_step(slots, GV, v, mu, kap, problem.q, gdim, problem.rho_row, problem.Qg, watch,
                     active, alpha, beta, H, a_buf, b_buf, sel, ct, tt, ub, lb)
         it[slots] += 1
