@@ -6,7 +6,11 @@ run; prints fits/s of both, the speed ratio, the reference solver's extrapolated
 whole grid, the engine's peak memory, and how many sampled points agree exactly.
 
     python benchmarks/grid_speed.py --experiment 5 --sample 60
-    python benchmarks/grid_speed.py --experiment 11 --sample 40 --repeat 3
+    python benchmarks/grid_speed.py --experiment 11 --sample 40 --repeat 3 --top 0.01
+
+``--top MARGIN`` also runs the reference solver at every point whose engine macro-F1 is within
+MARGIN of the engine's best (the points that could be the first max-F1 row) and reports whether
+the first max-F1 row among them is the same; ``--out`` saves the engine's grid.
 """
 
 import argparse
@@ -27,6 +31,9 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=60, help="reference fits to time")
     parser.add_argument("--repeat", type=int, default=1, help="engine runs (median reported)")
     parser.add_argument("--kappa", default="paper", help="kappa spec (default: the paper's)")
+    parser.add_argument("--top", type=float, default=None, metavar="MARGIN",
+                        help="check the near-best points against the reference solver")
+    parser.add_argument("--out", default=None, help="save the engine's grid to this CSV")
     args = parser.parse_args()
     exp = protocols.get_experiment(args.experiment)
     src, tgt = datasets.load_features(exp.source), datasets.load_features(exp.target)
@@ -44,6 +51,8 @@ def main() -> None:
         times.append(time.perf_counter() - t0)
     t_engine = float(np.median(times))
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    if args.out:
+        df.to_csv(args.out, index=False)
 
     rng = np.random.default_rng(0)
     rows = df.iloc[np.sort(rng.choice(len(df), args.sample, replace=False))]
@@ -66,6 +75,20 @@ def main() -> None:
           f"fits/s -> {per_fit_ref * len(df) / 3600:.2f} h extrapolated for the full grid")
     print(f"speed-up:  {per_fit_ref / per_fit_engine:.1f}x (same run, same machine)")
     print(f"agreement: {100 * same:.1f}% of the sampled points identical (accuracy and F1)")
+    if args.top is not None:
+        best = grid.best_row(df)
+        near = df[df.macro_f1 >= best.macro_f1 - args.top]
+        ref = pd.concat([grid.compute_grid(src, tgt, [k], [x], grouping=args.grouping,
+                                           engine="reference", progress=False)
+                         for k, x in zip(near.kappa, near.xi, strict=True)], ignore_index=True)
+        eq = ((ref.accuracy.values == near.accuracy.values)
+              & (ref.macro_f1.values == near.macro_f1.values))
+        rb = grid.best_row(ref)
+        print(f"near-best: {int(eq.sum())}/{len(near)} points with engine F1 >= "
+              f"{best.macro_f1:.4f} - {args.top} identical with the reference; first max-F1 row "
+              f"engine (kappa={int(best.kappa)}, xi={best.xi:g}, F1={best.macro_f1:.4f}), reference "
+              f"(kappa={int(rb.kappa)}, xi={rb.xi:g}, F1={rb.macro_f1:.4f}): "
+              f"{'identical' if (rb.kappa, rb.xi) == (best.kappa, best.xi) else 'DIFFERENT'}")
     if args.grouping == "authors" and args.kappa == "paper" and \
             (exp.source, exp.target) in datasets.available_records():
         try:
