@@ -155,3 +155,40 @@ def test_array_engine_equals_cpu_engine():
     b = gpu.solve_many_array(problem, kk, xx, xp=np, n_slots=8)
     assert np.array_equal(a[0], b[0])
     assert np.abs(a[1] - b[1]).max() <= 1
+
+
+def test_evaluation_set_and_per_fit_labels():
+    """``X_eval`` only changes what is predicted; per-fit ``labels`` equal to the source
+    labels change nothing, and other labellings equal a problem built with them."""
+    from tgsr_lib import engine
+
+    src, tgt = datasets.load_features("SMIC_NIR"), datasets.load_features("SMIC_VIS")
+    kk, xx = grid.grid_points([2, 30], paper_xis()[::90])
+    base = engine.GridProblem(src.X, src.y, tgt.X)
+    pred, n_iter, conv, scores = engine.solve_many(base, kk, xx, return_scores=True)
+    assert np.array_equal(base.classes[scores.argmax(axis=1)], pred)
+
+    Xe = np.vstack([src.X[:5], tgt.X])
+    ev = engine.GridProblem(src.X, src.y, tgt.X, X_eval=Xe)
+    pe, ne, _, se = engine.solve_many(ev, kk, xx, return_scores=True)
+    assert np.array_equal(ne, n_iter) and np.array_equal(pe[:, 5:], pred)
+    np.testing.assert_allclose(se[:, :, 5:], scores, rtol=0, atol=1e-12)
+
+    same = engine.solve_many(base, kk, xx, labels=np.tile(src.y, (kk.size, 1)))
+    assert np.array_equal(same[0], pred) and np.array_equal(same[1], n_iter)
+
+    rng = np.random.default_rng(0)
+    other = src.y.copy()
+    other[rng.choice(other.size, 20, replace=False)] = rng.integers(1, 4, 20)
+    labels = np.tile(src.y, (kk.size, 1))
+    labels[1::2] = other
+    mixed = engine.solve_many(base, kk, xx, labels=labels)
+    alone = engine.solve_many(engine.GridProblem(src.X, other, tgt.X), kk[1::2], xx[1::2])
+    assert np.array_equal(mixed[0][1::2], alone[0]) and np.array_equal(mixed[0][::2], pred[::2])
+
+    with pytest.raises(ValueError, match="one source labelling per fit"):
+        engine.solve_many(base, kk, xx, labels=src.y)
+    with pytest.raises(ValueError, match="outside the problem's classes"):
+        engine.solve_many(base, kk, xx, labels=np.full((kk.size, src.y.size), 7))
+    with pytest.raises(ValueError, match="columns"):
+        engine.GridProblem(src.X, src.y, tgt.X, X_eval=tgt.X[:, :100])

@@ -37,15 +37,17 @@ N_WATCH = 8
 _FAST = {"reassoc", "contract"}  # lets numba vectorise the sums; rounding-level changes only
 
 
-def _v_step(slots, ct, tt, mu, xi_of, U, lam, UtBL, v):
-    """v = 2 (mu I + 2M)^-1 (B L - M (c~ - t~/mu)) for each live slot, M = U diag(lam) U^T."""
+def _v_step(slots, ct, tt, mu, xi_of, ent_of, U, lam, UtBL, v):
+    """v = 2 (mu I + 2M)^-1 (B L - M (c~ - t~/mu)) for each live slot, M = U diag(lam) U^T.
+
+    ``U``, ``lam`` are indexed by the slot's xi, ``U^T B L`` by its entry (xi and labels)."""
     m = U.shape[1]
     c = ct.shape[1]
     for ii in prange(slots.size):
         f = slots[ii]
         Ux = U[xi_of[f]]
         lx = lam[xi_of[f]]
-        bx = UtBL[xi_of[f]]
+        bx = UtBL[ent_of[f]]
         muf = mu[f]
         inv_mu = 1.0 / muf
         uy = np.zeros((c, m))
@@ -266,10 +268,14 @@ class GridProblem:
     Parameters
     ----------
     Xs, ys, Xt : validated source features, labels and target features (rows = samples).
+        ``Xt`` enters the transfer term (the mean difference).
     grouping : ``"authors"`` or ``"blocks"``.
+    X_eval : the samples the fits predict (default ``Xt``), e.g. held-out source samples and
+        the target together for model selection.
     """
 
-    def __init__(self, Xs: np.ndarray, ys: np.ndarray, Xt: np.ndarray, grouping: str = "authors"):
+    def __init__(self, Xs: np.ndarray, ys: np.ndarray, Xt: np.ndarray, grouping: str = "authors",
+                 X_eval: np.ndarray | None = None):
         cols = layout.groups(grouping).ravel()
         self.cols = cols
         self.n_groups = layout.N_GROUPS
@@ -286,9 +292,13 @@ class GridProblem:
         self.Gall = np.ascontiguousarray(G.reshape(self.n_groups * self.m, self.m))
         self.q = Qg.sum(axis=1)  # Q_i^T 1
         self.rho_row = np.sqrt((Qg**2).sum(axis=2)).max(axis=1)
-        Xtp = Xt[:, cols].reshape(Xt.shape[0], self.n_groups, self.gdim)
-        self.Pt = np.einsum("kim,nki->kmn", Qg, Xtp)  # Q_i^T x_{t,i}: (K, m, Nt)
-        self.rowsum_t = Xtp.sum(axis=2).T  # (K, Nt)
+        Xe = Xt if X_eval is None else np.asarray(X_eval, dtype=np.float64)
+        if Xe.ndim != 2 or Xe.shape[1] != Xt.shape[1]:
+            raise ValueError(f"X_eval has shape {Xe.shape}; it needs {Xt.shape[1]} columns "
+                             "like the source and target features")
+        Xtp = Xe[:, cols].reshape(Xe.shape[0], self.n_groups, self.gdim)
+        self.Pt = np.einsum("kim,nki->kmn", Qg, Xtp)  # Q_i^T x_{e,i}: (K, m, N_eval)
+        self.rowsum_t = Xtp.sum(axis=2).T  # (K, N_eval)
         self._xi_cache: dict[float, int] = {}
         self._U: list[np.ndarray] = []
         self._lam: list[np.ndarray] = []
@@ -307,13 +317,40 @@ class GridProblem:
             self._UtBL.append((U.T @ self.BL).T.copy())
         return self._xi_cache[xi]
 
-    def xi_tables(self, xis) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """For each xi its table index, and the stacked tables ``U`` (X, m, m), ``lam``
-        (X, m) and ``U^T B L`` (X, c, m) of the distinct xi values."""
+    def xi_tables(self, xis, labels=None):
+        """The per-fit tables of the D-step.
+
+        ``labels`` (optional, ``(P, N_s)``) gives every fit its own source labels (e.g. the
+        pseudo-labels of reverse validation); they must use the problem's classes.
+
+        Returns ``xi_ids`` (P,) and ``entry_ids`` (P,), the stacked ``U`` (X, m, m) and ``lam``
+        (X, m) of the distinct xi values, and ``U^T B L`` (E, c, m) of the distinct entries
+        (xi and labels; the xi's own table when ``labels`` is None).
+        """
         xi_ids = np.array([self.xi_index(x) for x in xis], dtype=np.int64)
-        return (xi_ids, np.ascontiguousarray(np.stack(self._U)),
-                np.ascontiguousarray(np.stack(self._lam)),
-                np.ascontiguousarray(np.stack(self._UtBL)))
+        U = np.ascontiguousarray(np.stack(self._U))
+        lam = np.ascontiguousarray(np.stack(self._lam))
+        if labels is None:
+            return xi_ids, xi_ids, U, lam, np.ascontiguousarray(np.stack(self._UtBL))
+        labels = np.asarray(labels)
+        n = self.m - 1
+        if labels.shape != (xi_ids.size, n):
+            raise ValueError(f"labels have shape {labels.shape}; expected {(xi_ids.size, n)} "
+                             "(one source labelling per fit)")
+        if not np.isin(labels, self.classes).all():
+            raise ValueError(f"labels outside the problem's classes {self.classes.tolist()}")
+        entries: dict[tuple[int, bytes], int] = {}
+        entry_ids = np.empty(xi_ids.size, dtype=np.int64)
+        tables = []
+        for p, (x, lab) in enumerate(zip(xi_ids, labels, strict=True)):
+            key = (int(x), lab.tobytes())
+            if key not in entries:
+                L = np.zeros((n + 1, self.c))
+                L[np.arange(n), np.searchsorted(self.classes, lab)] = 1.0
+                entries[key] = len(tables)
+                tables.append((U[x].T @ (self.R0 @ L)).T)
+            entry_ids[p] = entries[key]
+        return xi_ids, entry_ids, U, lam, np.ascontiguousarray(np.stack(tables))
 
     def predict_scores(self, alpha: np.ndarray, beta: np.ndarray, active: np.ndarray):
         """Target scores (c, Nt) of one fit from its coefficients."""
@@ -332,33 +369,35 @@ class GridProblem:
         return out
 
 
-def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
+def solve_many(problem: GridProblem, kappas, xis, *, labels=None, n_slots: int = 192,
                max_iter: int = 1000, mu0: float = MU0, rho: float = RHO,
                mu_max: float = MU_MAX, tol: float = TOL, on_result=None,
-               return_groups: bool = False):
+               return_groups: bool = False, return_scores: bool = False):
     """Run TGSR for every (kappas[p], xis[p]); return predictions and iteration counts.
 
     Parameters
     ----------
     problem : the shared :class:`GridProblem`.
     kappas, xis : equal-length sequences of grid points (validated by the caller).
+    labels : optional ``(P, N_s)`` source labels per fit (default: the problem's ``ys``).
     n_slots : fits advanced together.
     on_result : optional callback ``on_result(positions, pred, n_iter, converged)`` called
         with the fits that finished in an iteration (progress bars, checkpoints).
 
     return_groups : also return the (P, 85) boolean matrix of the groups each fit kept.
+    return_scores : also return the scores ``C^T x`` (P, c, N_eval) behind the predictions.
 
     Returns
     -------
-    pred : (P, Nt) predicted class labels; n_iter : (P,) iterations; converged : (P,) bool
-    (and ``groups`` when ``return_groups``).
+    pred : (P, N_eval) predicted class labels; n_iter : (P,) iterations; converged : (P,)
+    bool; then ``groups`` when ``return_groups`` and ``scores`` when ``return_scores``.
     """
     kappas = np.asarray(kappas, dtype=np.int64)
     xis = np.asarray(xis, dtype=np.float64)
     n_fits = kappas.size
     K, m, c, gdim = problem.n_groups, problem.m, problem.c, problem.gdim
     nt = problem.Pt.shape[2]
-    xi_ids, U, lam, UtBL = problem.xi_tables(xis)
+    xi_ids, entry_ids, U, lam, UtBL = problem.xi_tables(xis, labels)
 
     P = max(1, min(n_slots, n_fits))
     active = np.zeros((P, K), dtype=np.bool_)
@@ -374,6 +413,7 @@ def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
     mu = np.zeros(P)
     kap = np.zeros(P, dtype=np.int64)
     xi_of = np.zeros(P, dtype=np.int64)
+    ent_of = np.zeros(P, dtype=np.int64)
     watch = np.full((P, N_WATCH), -1, dtype=np.int64)
     it = np.zeros(P, dtype=np.int64)
     fit_of = np.full(P, -1, dtype=np.int64)
@@ -386,6 +426,7 @@ def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
     n_iter = np.zeros(n_fits, dtype=np.int64)
     converged = np.zeros(n_fits, dtype=np.bool_)
     kept = np.zeros((n_fits, K), dtype=np.bool_)
+    all_scores = np.zeros((n_fits, c, nt)) if return_scores else None
     next_fit = 0
 
     def load(slot: int) -> None:
@@ -405,6 +446,7 @@ def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
         mu[slot] = mu0
         kap[slot] = kappas[p]
         xi_of[slot] = xi_ids[p]
+        ent_of[slot] = entry_ids[p]
         watch[slot] = -1
         it[slot] = 0
 
@@ -416,7 +458,7 @@ def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
         slots = np.flatnonzero(fit_of >= 0)
         if slots.size == 0:
             break
-        v_step(slots, ct, tt, mu, xi_of, U, lam, UtBL, v)
+        v_step(slots, ct, tt, mu, xi_of, ent_of, U, lam, UtBL, v)
         GV = np.matmul(v[slots].reshape(slots.size * c, m), Gt, out=GV_buf[: slots.size * c])
         GV = GV.reshape(slots.size, c, K, m)
         group_step(slots, GV, v, mu, kap, problem.q, gdim, problem.rho_row, problem.Qg, watch,
@@ -440,6 +482,8 @@ def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
             n_iter[p] = it[f]
             converged[p] = ok
             kept[p] = active[f]
+            if return_scores:
+                all_scores[p] = scores
             finished.append(p)
             fit_of[f] = -1
             if next_fit < n_fits:
@@ -447,6 +491,9 @@ def solve_many(problem: GridProblem, kappas, xis, *, n_slots: int = 192,
         if on_result is not None:
             fin = np.array(finished)
             on_result(fin, pred[fin], n_iter[fin], converged[fin])
+    out = (pred, n_iter, converged)
     if return_groups:
-        return pred, n_iter, converged, kept
-    return pred, n_iter, converged
+        out += (kept,)
+    if return_scores:
+        out += (all_scores,)
+    return out

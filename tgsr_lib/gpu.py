@@ -40,7 +40,7 @@ def solve_many_array(problem: GridProblem, kappas, xis, *, xp=None, n_slots: int
     n_fits = kappas.size
     K, m, c, gdim = problem.n_groups, problem.m, problem.c, problem.gdim
     nt = problem.Pt.shape[2]
-    xi_ids, U_np, lam_np, UtBL_np = problem.xi_tables(xis)
+    xi_ids, entry_ids, U_np, lam_np, UtBL_np = problem.xi_tables(xis)
     U_all, lam_all, UtBL_all = xp.asarray(U_np), xp.asarray(lam_np), xp.asarray(UtBL_np)
     Gt = xp.asarray(problem.Gall.T.copy())
     q = xp.asarray(problem.q)  # (K, m)
@@ -94,7 +94,7 @@ def solve_many_array(problem: GridProblem, kappas, xis, *, xp=None, n_slots: int
         x = xp.asarray(xi_ids[fits])
         Us[s] = U_all[x]
         lam[s] = lam_all[x]
-        UtBL[s] = UtBL_all[x]
+        UtBL[s] = UtBL_all[xp.asarray(entry_ids[fits])]
 
     load(np.arange(P))
     while True:

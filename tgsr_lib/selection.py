@@ -309,71 +309,11 @@ def _score_table(ys, folds, weights, pred_cv, pred_rev, mmd, converged) -> dict:
 # --------------------------------------------------------------------------- fast TGSR path
 
 
-class _EvalProblem(GridProblem):
-    """A :class:`~tgsr_lib.engine.GridProblem` that scores a chosen evaluation set.
-
-    The engine predicts the set it aligns to (``Xt``). Here the unlabelled set of the
-    transfer term (``Xu``) and the evaluation set (``Xe``) differ, the scores ``C^T x`` of
-    every finished fit are recorded (for the MMD), and :meth:`use_labellings` gives every fit
-    its own source labels (reverse validation, where each grid point has its own
-    pseudo-labels): the engine only meets labels through ``B L~`` per "xi entry", so one entry
-    per (xi, labels) pair is registered and the fits address entries by index.
-
-    This leans on the engine's internals (``Pt``, ``rowsum_t``, ``predict_scores``,
-    ``xi_index`` and the per-xi lists); ``tests/test_selection.py`` checks it against plain
-    :class:`~tgsr_lib.TGSR` fits so that a change of the engine cannot go unnoticed.
-    """
-
-    def __init__(self, Xs, ys, Xu, Xe, grouping):
-        super().__init__(Xs, ys, Xu, grouping)
-        Xe = Xe[:, self.cols].reshape(Xe.shape[0], self.n_groups, self.gdim)
-        self.Pt = np.einsum("kim,nki->kmn", self.Qg, Xe)
-        self.rowsum_t = Xe.sum(axis=2).T
-        self.recorded: list[np.ndarray] = []
-        self._entries = False
-
-    def predict_scores(self, alpha, beta, active):
-        scores = super().predict_scores(alpha, beta, active)
-        self.recorded.append(scores)
-        return scores
-
-    def use_labellings(self, xis: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """Register one entry per fit p (xi ``xis[p]``, source labels ``labels[p]``);
-        returns the codes to pass as the fits' "xi"."""
-        n = labels.shape[1]
-        self._U, self._lam, self._UtBL = [], [], []
-        eig = {}
-        for xi, lab in zip(xis, labels, strict=True):
-            if xi not in eig:
-                B = self.R0.copy()
-                B[:, -1] *= np.sqrt(xi)
-                eig[xi] = np.linalg.eigh(B @ B.T)
-            lam, U = eig[xi]
-            L = np.zeros((n + 1, self.c))
-            L[np.arange(n), np.searchsorted(self.classes, lab)] = 1.0
-            self._U.append(U)
-            self._lam.append(lam)
-            self._UtBL.append((U.T @ (self.R0 @ L)).T.copy())
-        self._entries = True
-        return np.arange(len(xis), dtype=np.float64)
-
-    def xi_index(self, xi: float) -> int:
-        return int(xi) if self._entries else super().xi_index(xi)
-
-
-def _solve_scores(problem: _EvalProblem, kappas, xis) -> tuple[np.ndarray, np.ndarray]:
-    """Scores (P, c, Ne) on the evaluation set and convergence flags of every fit."""
-    n_eval = problem.Pt.shape[2]
-    scores = np.empty((len(kappas), problem.c, n_eval))
-
-    def on_result(fin, pred, n_iter, converged):
-        if len(problem.recorded) != len(fin):  # the engine's contract changed
-            raise RuntimeError("engine finished fits out of step with predict_scores")
-        scores[fin] = np.stack(problem.recorded)
-        problem.recorded.clear()
-
-    problem.recorded.clear()
-    _, _, converged = solve_many(problem, kappas, xis, on_result=on_result)
+def _solve_scores(problem: GridProblem, kappas, xis, labels=None):
+    """Scores (P, c, N_eval) on the problem's evaluation set and convergence flags of every
+    fit (``labels``: per-fit source labels, see :func:`tgsr_lib.engine.solve_many`)."""
+    _, _, converged, scores = solve_many(problem, kappas, xis, labels=labels,
+                                         return_scores=True)
     return scores, converged
 
 
@@ -391,11 +331,10 @@ def _reverse_predictions(Xt, pseudo, Xu, Xe, kk, xx, grouping) -> np.ndarray:
         if len(cls) == 1:
             out[idx] = cls[0]
             continue
-        problem = _EvalProblem(Xt, pseudo[idx[0]], Xu, Xe, grouping)
-        for start in range(0, idx.size, _REVERSE_CHUNK):  # one m x m basis per entry
+        problem = GridProblem(Xt, pseudo[idx[0]], Xu, grouping, X_eval=Xe)
+        for start in range(0, idx.size, _REVERSE_CHUNK):  # bounded scores and label tables
             part = idx[start:start + _REVERSE_CHUNK]
-            codes = problem.use_labellings(xx[part], pseudo[part])
-            scores, _ = _solve_scores(problem, kk[part], codes)
+            scores, _ = _solve_scores(problem, kk[part], xx[part], pseudo[part])
             out[part] = problem.classes[np.argmax(scores, axis=1)]
     return out
 
@@ -442,7 +381,7 @@ def rule_scores(source, target, kappas=None, xis=None, grouping: str = "authors"
     for f, (tr, te) in enumerate(folds):
         if progress:
             progress(f"fold {f + 1}/{len(folds)}: {P} forward fits")
-        problem = _EvalProblem(Xs[tr], ys[tr], Xt, np.vstack([Xs[te], Xt]), grouping)
+        problem = GridProblem(Xs[tr], ys[tr], Xt, grouping, X_eval=np.vstack([Xs[te], Xt]))
         scores, conv = _solve_scores(problem, kk, xx)
         converged &= conv
         n_te = te.size
