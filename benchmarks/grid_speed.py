@@ -85,9 +85,9 @@ def main() -> None:
               & (ref.macro_f1.values == near.macro_f1.values))
         rb = grid.best_row(ref)
         print(f"near-best: {int(eq.sum())}/{len(near)} points with engine F1 >= "
-              f"{best.macro_f1:.4f} - {args.top} identical with the reference; first max-F1 row "
-              f"engine (kappa={int(best.kappa)}, xi={best.xi:g}, F1={best.macro_f1:.4f}), reference "
-              f"(kappa={int(rb.kappa)}, xi={rb.xi:g}, F1={rb.macro_f1:.4f}): "
+              f"{best.macro_f1:.4f} - {args.top} identical with the reference; first max-F1 "
+              f"row engine (kappa={int(best.kappa)}, xi={best.xi:g}, F1={best.macro_f1:.4f}), "
+              f"reference (kappa={int(rb.kappa)}, xi={rb.xi:g}, F1={rb.macro_f1:.4f}): "
               f"{'identical' if (rb.kappa, rb.xi) == (best.kappa, best.xi) else 'DIFFERENT'}")
     if args.grouping == "authors" and args.kappa == "paper" and \
             (exp.source, exp.target) in datasets.available_records():

@@ -11,11 +11,16 @@ Every grid point solves the same IALM (:func:`tgsr_lib.tgsr.ialm`) on augmented 
    ``C_i = alpha_i 1 + Q_i beta_i`` and ``T_i = a_i 1 + Q_i b_i`` (``Q_i`` = the rows of
    ``Q`` in group ``i``), one IALM iteration becomes ``W_i = C_i + Q_i v`` with one m x c
    matrix ``v`` per fit, and ``Q^T W = Q^T C + v``. Group norms need only the m x m Gram
-   matrices ``G_i = Q_i^T Q_i``: ``||W_i||^2 = alpha^2 |i| c + 2 alpha 1^T Q_i gamma 1
-   + <gamma, G_i gamma>``. No d-dimensional vector is formed in an iteration.
-3. **One large matrix product per iteration.** ``G_i v`` for all 85 groups and all fits in
-   flight is a single GEMM ``[v_1 ... v_P]^T [G_1 ... G_85]``; fused numba loops do the rest
-   (norms, threshold, shrinkage, multiplier update) without temporaries.
+   matrices ``G_i = Q_i^T Q_i``. Keeping ``H_i = G_i beta_i`` and ``gamma = beta + v``,
+   ``||W_i||^2 = alpha^2 |i| c + 2 alpha 1^T Q_i gamma 1 + beta.H_i + 2 v.H_i + v^T G_i v``.
+   No d-dimensional vector is formed in an iteration.
+3. **Large matrix products, only where needed.** ``v^T G_i v`` for all 85 groups and all
+   fits in flight is one product of the packed ``v v^T`` with the packed Gram matrices
+   (m (m + 1) / 2 numbers per group). ``G_i v`` (for ``H`` and ``Q^T C``) is needed only for
+   the groups a fit keeps after thresholding: one GEMM of all fits' ``v`` with the Gram
+   matrices of the union of kept groups (about 40% of the groups on average over the paper's
+   grid). Fused numba loops do the rest (norms, threshold, shrinkage, multiplier update)
+   without temporaries.
 4. **Exact stopping rule with bounds.** ``max |D - C|`` (the authors' test) is bounded above
    by ``|e_i| + max_row ||Q_i row|| ||f_i||`` and below by its value at a few watched rows;
    only when the bounds straddle the tolerance is ``D - C`` formed in full.
@@ -72,13 +77,45 @@ def _v_step(slots, ct, tt, mu, xi_of, ent_of, U, lam, UtBL, v):
                 v[f, j, r] = acc
 
 
-def _group_step(slots, GV, v, mu, kappa, q, gdim, rho_row, Qg, watch,
-                active, alpha, beta, H, a_buf, b_buf, sel, ct, tt, ub, lb):
-    """One IALM iteration after the GEMM, for every live slot.
+def _gram_pack(slots, v, VV):
+    """VV[l] = the upper triangle of ``sum_j v_j v_j^T`` of live slot l, packed row by row;
+    ``VV @ Gpack`` then gives ``sum_j v_j^T G_i v_j`` for every group i."""
+    c, m = v.shape[1], v.shape[2]
+    for ll in prange(slots.size):
+        f = slots[ll]
+        row = VV[ll]
+        p = 0
+        if c == 3:  # the paper's three classes: one fused pass per row
+            v0, v1, v2 = v[f, 0], v[f, 1], v[f, 2]
+            for k in range(m):
+                a0, a1, a2 = v0[k], v1[k], v2[k]
+                for r in range(m - k):
+                    row[p + r] = a0 * v0[k + r] + a1 * v1[k + r] + a2 * v2[k + r]
+                p += m - k
+            continue
+        for k in range(m):
+            n = m - k
+            for r in range(n):
+                row[p + r] = 0.0
+            for j in range(c):
+                vj = v[f, j]
+                vk = vj[k]
+                for r in range(n):
+                    row[p + r] += vk * vj[k + r]
+            p += n
 
-    GV[l, j, i, :] = G_i v_j of live slot l. Updates C (active, alpha, beta, H), writes the
-    new multiplier coefficients into buffer 1 - sel, the new c~ and t~, and the upper (ub)
-    and watched-row lower (lb) bounds of max |D - C|.
+
+def _shrink_step(slots, NV, v, mu, kappa, q, gdim, rho_row, Qg, watch,
+                 active, alpha, beta, H, a_buf, b_buf, sel, scale, ub, lb):
+    """First half of one IALM iteration, for every live slot l (slot f).
+
+    Group norms of ``W = C + Q v``: with ``C_i = alpha_i 1 + Q_i beta_i`` and ``H_i = G_i beta_i``,
+    ``||W_i||^2 = alpha^2 |i| c + 2 alpha 1^T Q_i gamma + beta.H + 2 v.H + v^T G_i v``
+    (``gamma = beta + v``; ``NV[l, i] = v^T G_i v`` from the packed Gram product), so no
+    ``G_i v`` is needed here. Thresholds them (the kappa largest survive; their factors go to
+    ``scale[f]``), writes the new multiplier coefficients into buffer ``1 - sel``, the upper
+    (ub) and watched-row lower (lb) bounds of ``max |D - C|``, and the new alpha, beta and
+    active. ``H`` of kept groups is finished by :func:`_keep_step` (it needs ``G_i v``).
     """
     K = q.shape[0]
     m = q.shape[1]
@@ -92,34 +129,25 @@ def _group_step(slots, GV, v, mu, kappa, q, gdim, rho_row, Qg, watch,
         new = 1 - old
         g = np.empty(K)
         for i in range(K):
-            g2 = 0.0
+            g2 = NV[ll, i]
             if active[f, i]:
                 al = alpha[f, i]
                 s1 = 0.0
                 s2 = 0.0
+                qi = q[i]
                 for j in range(c):
                     vj = v[f, j]
                     be = beta[f, i, j]
                     hh = H[f, i, j]
-                    gv = GV[ll, j, i]
-                    qi = q[i]
                     for r in range(m):
-                        gam = be[r] + vj[r]
-                        s1 += qi[r] * gam
-                        s2 += gam * (hh[r] + gv[r])
-                g2 = al * al * gdim * c + 2.0 * al * s1 + s2
-            else:
-                for j in range(c):
-                    vj = v[f, j]
-                    gv = GV[ll, j, i]
-                    for r in range(m):
-                        g2 += vj[r] * gv[r]
+                        s1 += qi[r] * (be[r] + vj[r])
+                        s2 += (be[r] + 2.0 * vj[r]) * hh[r]
+                g2 += al * al * gdim * c + 2.0 * al * s1 + s2
             g[i] = np.sqrt(max(g2, 0.0))
         kap = kappa[f]
         t = 0.0
         if kap < K:
             t = np.sort(g)[K - kap - 1]
-        ctn = np.zeros((c, m))
         fr = np.empty(m)
         wrow = watch[f]
         lbf = 0.0
@@ -127,6 +155,7 @@ def _group_step(slots, GV, v, mu, kappa, q, gdim, rho_row, Qg, watch,
         for i in range(K):
             gi = g[i]
             s = (gi - t) / gi if gi > t else 0.0
+            scale[f, i] = s
             act = active[f, i]
             al = alpha[f, i] if act else 0.0
             one_s = 1.0 - s
@@ -146,30 +175,22 @@ def _group_step(slots, GV, v, mu, kappa, q, gdim, rho_row, Qg, watch,
                         fr[r] = x
                         fn2 += x * x
                         bn[r] = muf * one_s * gam
+                    if s > 0.0:
+                        for r in range(m):
+                            be[r] = s * (be[r] + vj[r])
+                    else:
+                        hh = H[f, i, j]
+                        for r in range(m):
+                            hh[r] = 0.0
                 else:
                     for r in range(m):
-                        gam = vj[r]
-                        x = one_s * gam - bo[r] * inv_mu
+                        x = one_s * vj[r] - bo[r] * inv_mu
                         fr[r] = x
                         fn2 += x * x
-                        bn[r] = muf * one_s * gam
-                if s > 0.0:
-                    hh = H[f, i, j]
-                    gv = GV[ll, j, i]
-                    cj = ctn[j]
-                    qi = q[i]
-                    sal = s * al
-                    if act:
-                        for r in range(m):
-                            hg = hh[r] + gv[r]
-                            be[r] = s * (be[r] + vj[r])
-                            hh[r] = s * hg
-                            cj[r] += sal * qi[r] + s * hg
-                    else:
+                        bn[r] = muf * one_s * vj[r]
+                    if s > 0.0:
                         for r in range(m):
                             be[r] = s * vj[r]
-                            hh[r] = s * gv[r]
-                            cj[r] += s * gv[r]
                 for w in range(nw):
                     row = wrow[w]
                     if row >= 0 and row // gdim == i:
@@ -188,11 +209,39 @@ def _group_step(slots, GV, v, mu, kappa, q, gdim, rho_row, Qg, watch,
                 active[f, i] = False
         ub[f] = ubf
         lb[f] = lbf
+        sel[f] = new
+
+
+def _keep_step(slots, GV, col_of, v, mu, q, scale, active, alpha, H, ct, tt):
+    """Second half: ``H_i = s_i (H_i + G_i v)`` for the kept groups (``GV[l, j, col_of[i]]``
+    holds ``G_i v_j``; H of groups that were zero is zero), ``c~_new = Q^T C_new``,
+    ``t~ = mu (c~ + v - c~_new)`` and ``c~ = c~_new``."""
+    K = q.shape[0]
+    m = q.shape[1]
+    c = v.shape[1]
+    for ll in prange(slots.size):
+        f = slots[ll]
+        ctn = np.zeros((c, m))
+        for i in range(K):
+            if not active[f, i]:
+                continue
+            s = scale[f, i]
+            al = alpha[f, i]
+            qi = q[i]
+            k = col_of[i]
+            for j in range(c):
+                hh = H[f, i, j]
+                gv = GV[ll, j, k]
+                cj = ctn[j]
+                for r in range(m):
+                    hn = s * (hh[r] + gv[r])
+                    hh[r] = hn
+                    cj[r] += al * qi[r] + hn
+        muf = mu[f]
         for j in range(c):
             for r in range(m):
                 tt[f, j, r] = muf * (ct[f, j, r] + v[f, j, r] - ctn[j, r])
                 ct[f, j, r] = ctn[j, r]
-        sel[f] = new
 
 
 def _exact_check(slots, tol, mu, Qg, a_buf, b_buf, sel, watch, out_row):
@@ -258,7 +307,9 @@ def _compile(func):
 
 _PARALLEL_MIN = 16
 v_step = _compile(_v_step)
-group_step = _compile(_group_step)
+gram_pack = _compile(_gram_pack)
+shrink_step = _compile(_shrink_step)
+keep_step = _compile(_keep_step)
 exact_check = _compile(_exact_check)
 
 
@@ -290,6 +341,9 @@ class GridProblem:
         self.Qg = Qg
         G = np.einsum("kim,kin->kmn", Qg, Qg)
         self.Gall = np.ascontiguousarray(G.reshape(self.n_groups * self.m, self.m))
+        iu = np.triu_indices(self.m)  # row by row, as _gram_pack packs v v^T
+        self.Gpack = np.ascontiguousarray(  # (m (m + 1) / 2, K), off-diagonals doubled
+            (G[:, iu[0], iu[1]] * np.where(iu[0] == iu[1], 1.0, 2.0)).T)
         self.q = Qg.sum(axis=1)  # Q_i^T 1
         self.rho_row = np.sqrt((Qg**2).sum(axis=2)).max(axis=1)
         Xe = Xt if X_eval is None else np.asarray(X_eval, dtype=np.float64)
@@ -452,17 +506,39 @@ def solve_many(problem: GridProblem, kappas, xis, *, labels=None, n_slots: int =
 
     for s in range(P):
         load(s)
-    Gt = problem.Gall.T.copy()
-    GV_buf = np.empty((P * c, K * m))  # reused: a fresh 50 MB array per iteration costs page faults
+    Gt = np.ascontiguousarray(problem.Gall.T).reshape(m, K, m)  # [G_1 ... G_K] by columns
+    # work buffers, reused: fresh large arrays every iteration cost page faults
+    GV_buf = np.empty(P * c * K * m)
+    Gt_buf = np.empty(m * K * m)
+    VV = np.empty((P, problem.Gpack.shape[0]))
+    NV = np.empty((P, K))
+    scale = np.zeros((P, K))
+    col_of = np.full(K, -1, dtype=np.int64)
+    cols = np.zeros(0, dtype=np.int64)
     while True:
         slots = np.flatnonzero(fit_of >= 0)
         if slots.size == 0:
             break
+        L = slots.size
         v_step(slots, ct, tt, mu, xi_of, ent_of, U, lam, UtBL, v)
-        GV = np.matmul(v[slots].reshape(slots.size * c, m), Gt, out=GV_buf[: slots.size * c])
-        GV = GV.reshape(slots.size, c, K, m)
-        group_step(slots, GV, v, mu, kap, problem.q, gdim, problem.rho_row, problem.Qg, watch,
-                    active, alpha, beta, H, a_buf, b_buf, sel, ct, tt, ub, lb)
+        gram_pack(slots, v, VV)
+        np.matmul(VV[:L], problem.Gpack, out=NV[:L])  # v^T G_i v of every group
+        shrink_step(slots, NV, v, mu, kap, problem.q, gdim, problem.rho_row, problem.Qg, watch,
+                    active, alpha, beta, H, a_buf, b_buf, sel, scale, ub, lb)
+        # G_i v only for the groups some fit keeps: one product over their union
+        kept_now = np.flatnonzero(active[slots].any(axis=0))
+        if not np.array_equal(kept_now, cols):
+            cols = kept_now
+            col_of[:] = -1
+            col_of[cols] = np.arange(cols.size)
+            Gsub = Gt_buf[: m * cols.size * m].reshape(m, cols.size * m)
+            np.take(Gt, cols, axis=1, out=Gsub.reshape(m, cols.size, m))
+        n = cols.size * m
+        GV = GV_buf[: L * c * n].reshape(L * c, n)
+        if n:
+            np.matmul(v[slots].reshape(L * c, m), Gsub, out=GV)
+        keep_step(slots, GV.reshape(L, c, cols.size, m), col_of, v, mu, problem.q, scale,
+                  active, alpha, H, ct, tt)
         it[slots] += 1
         conv = ub[slots] < tol
         check = slots[~conv & (lb[slots] < tol)]
