@@ -110,6 +110,10 @@ def test_grid_validation(tmp_path):
         compute_grid("SMIC_VIS", "SMIC_NIR", [86], [1.0])
     with pytest.raises(ValueError, match="xi=-2.0"):
         compute_grid("SMIC_VIS", "SMIC_NIR", [1], [-2.0])
+    with pytest.raises(ValueError, match="kappa=3.5"):  # never truncated to 3
+        compute_grid("SMIC_VIS", "SMIC_NIR", [3.5], [1.0])
+    with pytest.raises(ValueError, match="empty kappa or xi list"):
+        compute_grid("SMIC_VIS", "SMIC_NIR", [], [1.0])
     with pytest.raises(ValueError, match="unknown engine"):
         compute_grid("SMIC_VIS", "SMIC_NIR", [1], [1.0], engine="tpu")
     with pytest.raises(ValueError, match="does not exist"):

@@ -102,6 +102,17 @@ def parse_xi(spec: str) -> np.ndarray:
     return values
 
 
+def grid_axes(kappas=None, xis=None) -> tuple[np.ndarray, np.ndarray]:
+    """Validated kappa (int) and xi (float) values of a grid; ``None`` gives the paper's."""
+    kappas = paper_kappas() if kappas is None else np.atleast_1d(np.asarray(kappas)).ravel()
+    xis = paper_xis() if xis is None else np.atleast_1d(np.asarray(xis, dtype=float)).ravel()
+    if kappas.size == 0 or xis.size == 0:
+        raise ValueError("empty kappa or xi list: give at least one value of each")
+    kappas = np.array([check_kappa(k) for k in kappas], dtype=np.int64)
+    xis = np.array([check_xi(x) for x in xis])
+    return kappas, xis
+
+
 def grid_points(kappas: Sequence[int], xis: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """All (kappa, xi) pairs, kappa outer and xi inner (the records' order)."""
     kappas = np.asarray(kappas, dtype=np.int64)
@@ -276,12 +287,7 @@ def compute_grid(source, target, kappas=None, xis=None, grouping: str = "authors
     Xs, ys = features_of(source)
     Xt, yt = features_of(target)
     Xs, ys, Xt, _ = check_source_target(Xs, ys, Xt, classes=np.union1d(ys, yt))
-    kappas = paper_kappas() if kappas is None else np.asarray(kappas, dtype=np.int64).ravel()
-    xis = paper_xis() if xis is None else np.asarray(xis, dtype=np.float64).ravel()
-    for k in kappas:
-        check_kappa(k)
-    for x in xis:
-        check_xi(x)
+    kappas, xis = grid_axes(kappas, xis)
     kk, xx = grid_points(kappas, xis)
     out = None if out is None else Path(out)
     if out is not None:
@@ -388,8 +394,7 @@ def grid_cache_path(source, target, kappas=None, xis=None, grouping: str = "auth
     :data:`GRID_VERSION`)."""
     Xs, ys = features_of(source)
     Xt, yt = features_of(target)
-    kappas = paper_kappas() if kappas is None else np.asarray(kappas, dtype=np.int64).ravel()
-    xis = paper_xis() if xis is None else np.asarray(xis, dtype=np.float64).ravel()
+    kappas, xis = grid_axes(kappas, xis)
     key = _fingerprint(Xs, ys, Xt, yt, kappas, xis, grouping, "fast", {})
     name = f"{_label(source)}_{_label(target)}_{grouping}_{key[:16]}.csv.gz"
     return Path(cache_dir) / name
@@ -414,6 +419,5 @@ def cached_grid(source, target, kappas=None, xis=None, grouping: str = "authors"
     if path.is_file() and not recompute:
         return read_grid(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    compute_grid(source, target, kappas, xis, grouping=grouping, out=path, progress=progress,
-                 **options)
-    return read_grid(path)
+    return compute_grid(source, target, kappas, xis, grouping=grouping, out=path,
+                        progress=progress, **options)

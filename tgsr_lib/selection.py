@@ -80,9 +80,9 @@ import pandas as pd
 from . import layout
 from .datasets import load_features
 from .engine import GridProblem, solve_many
-from .grid import features_of, grid_points, paper_kappas, paper_xis, write_csv_atomic
+from .grid import features_of, grid_axes, grid_points, paper_kappas, paper_xis, write_csv_atomic
 from .metrics import score_predictions
-from .tgsr import check_kappa, check_source_target, check_xi
+from .tgsr import check_source_target
 
 #: The label-free rules, see the module docstring.
 RULES = ("source_cv", "iwcv", "dev", "reverse", "mmd")
@@ -138,16 +138,6 @@ def _target_features(spec) -> np.ndarray:
         return np.asarray(spec, dtype=np.float64)
     raise ValueError(f"target must be a database name, a feature file, features X or "
                      f"(X, ...), not {type(spec).__name__}")
-
-
-def _axes(kappas, xis) -> tuple[np.ndarray, np.ndarray]:
-    kappas = paper_kappas() if kappas is None else np.atleast_1d(np.asarray(kappas)).ravel()
-    xis = paper_xis() if xis is None else np.atleast_1d(np.asarray(xis, dtype=float)).ravel()
-    if kappas.size == 0 or xis.size == 0:
-        raise ValueError("empty kappa or xi list: give at least one value of each")
-    kappas = np.array([check_kappa(k) for k in kappas], dtype=np.int64)
-    xis = np.array([check_xi(x) for x in xis])
-    return kappas, xis
 
 
 def source_folds(ys, n_folds: int = 5, groups=None, seed: int = 0
@@ -365,7 +355,7 @@ def rule_scores(source, target, kappas=None, xis=None, grouping: str = "authors"
     Xs, ys = _source(source)
     Xt = _target_features(target)
     Xs, ys, Xt, classes = check_source_target(Xs, ys, Xt)
-    kappas, xis = _axes(kappas, xis)
+    kappas, xis = grid_axes(kappas, xis)
     kk, xx = grid_points(kappas, xis)
     folds = source_folds(ys, n_folds, groups, seed)
     if weights is None:

@@ -94,9 +94,15 @@ def augmented_data(Xs: np.ndarray, ys: np.ndarray, Xt: np.ndarray, xi: float):
     """
     classes = np.unique(ys)
     A = np.vstack([Xs, np.sqrt(xi) * (Xs.mean(axis=0) - Xt.mean(axis=0))])
-    L = np.zeros((Xs.shape[0] + 1, classes.size))
-    L[np.arange(Xs.shape[0]), np.searchsorted(classes, ys)] = 1.0
-    return A, L, classes
+    return A, label_rows(ys, classes), classes
+
+
+def label_rows(ys: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """``L~`` (N_s + 1, c): one-hot rows of ``ys`` over ``classes`` and a zero last row (the
+    row of the transfer term)."""
+    L = np.zeros((len(ys) + 1, classes.size))
+    L[np.arange(len(ys)), np.searchsorted(classes, ys)] = 1.0
+    return L
 
 
 def shrink_groups(W: np.ndarray, kappa: int) -> tuple[np.ndarray, np.ndarray]:
