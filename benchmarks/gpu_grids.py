@@ -1,7 +1,7 @@
 """Full paper grids of every computable experiment on a GPU (engine "gpu", CuPy).
 
-Times each grid and writes it where :func:`tgsr_lib.grid.cached_grid` looks for it, so the
-notebooks reuse it. Usage (on a machine with CuPy and an NVIDIA GPU)::
+Times each grid and writes it where :func:`tgsr_lib.experiments.cache.cached_grid` looks for
+it, so the notebooks reuse it. Usage (on a machine with CuPy and an NVIDIA GPU)::
 
     python benchmarks/gpu_grids.py --cache-dir notebooks/cache/grids [--grouping authors,blocks]
 """
@@ -9,8 +9,9 @@ notebooks reuse it. Usage (on a machine with CuPy and an NVIDIA GPU)::
 import argparse
 import time
 
-from tgsr_lib import grid, protocols
-from tgsr_lib.grid import grid_cache_path
+from tgsr_lib.data import protocols
+from tgsr_lib.experiments import runner
+from tgsr_lib.experiments.cache import grid_cache_path
 
 
 def main() -> None:
@@ -26,10 +27,10 @@ def main() -> None:
                                   cache_dir=args.cache_dir)
             out.parent.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
-            df = grid.compute_grid(exp.source, exp.target, grouping=grouping, engine="gpu",
-                                   out=out, progress=False, n_slots=args.slots)
+            df = runner.compute_grid(exp.source, exp.target, grouping=grouping, engine="gpu",
+                                     out=out, progress=False, n_slots=args.slots)
             dt = time.perf_counter() - t0
-            best = grid.best_row(df)
+            best = runner.best_row(df)
             print(f"{exp.label} {grouping}: {len(df)} points in {dt:.1f} s "
                   f"(mean {df.n_iter.mean():.1f} iterations); first max-F1 row kappa="
                   f"{int(best.kappa)} xi={best.xi:g} acc={best.accuracy:.4f} "

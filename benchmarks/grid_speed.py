@@ -21,7 +21,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from tgsr_lib import datasets, grid, protocols
+from tgsr_lib.data import datasets, protocols
+from tgsr_lib.experiments import axes, runner
 
 
 def main() -> None:
@@ -37,29 +38,29 @@ def main() -> None:
     args = parser.parse_args()
     exp = protocols.get_experiment(args.experiment)
     src, tgt = datasets.load_features(exp.source), datasets.load_features(exp.target)
-    kappas = grid.parse_kappa(args.kappa)
-    xis = grid.paper_xis()
+    kappas = axes.parse_kappa(args.kappa)
+    xis = axes.paper_xis()
     print(f"{exp.label} {args.grouping}: {kappas.size * xis.size} grid points, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
 
     # The reference sample is timed first, in a fresh process: timed after the engine it ran
     # up to 2x slower on the same points here (allocator state), which flattered the ratio.
-    kk, xx = grid.grid_points(kappas, xis)
+    kk, xx = axes.grid_points(kappas, xis)
     rng = np.random.default_rng(0)
     picked = np.sort(rng.choice(kk.size, args.sample, replace=False))
     refs = []
     t0 = time.perf_counter()
     for k, x in zip(kk[picked], xx[picked], strict=True):
-        refs.append(grid.compute_grid(src, tgt, [k], [x], grouping=args.grouping,
-                                      engine="reference", progress=False))
+        refs.append(runner.compute_grid(src, tgt, [k], [x], grouping=args.grouping,
+                                        engine="reference", progress=False))
     t_ref = time.perf_counter() - t0
 
     # warm-up: numba compilation is not part of the timing
-    grid.compute_grid(src, tgt, [1, 85], [1.0], grouping=args.grouping, progress=False)
+    runner.compute_grid(src, tgt, [1, 85], [1.0], grouping=args.grouping, progress=False)
     times = []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        df = grid.compute_grid(src, tgt, kappas, xis, grouping=args.grouping, progress=False)
+        df = runner.compute_grid(src, tgt, kappas, xis, grouping=args.grouping, progress=False)
         times.append(time.perf_counter() - t0)
     t_engine = float(np.median(times))
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
@@ -80,14 +81,14 @@ def main() -> None:
     print(f"speed-up:  {per_fit_ref / per_fit_engine:.1f}x (same run, same machine)")
     print(f"agreement: {100 * same:.1f}% of the sampled points identical (accuracy and F1)")
     if args.top is not None:
-        best = grid.best_row(df)
+        best = runner.best_row(df)
         near = df[df.macro_f1 >= best.macro_f1 - args.top]
-        ref = pd.concat([grid.compute_grid(src, tgt, [k], [x], grouping=args.grouping,
-                                           engine="reference", progress=False)
+        ref = pd.concat([runner.compute_grid(src, tgt, [k], [x], grouping=args.grouping,
+                                             engine="reference", progress=False)
                          for k, x in zip(near.kappa, near.xi, strict=True)], ignore_index=True)
         eq = ((ref.accuracy.values == near.accuracy.values)
               & (ref.macro_f1.values == near.macro_f1.values))
-        rb = grid.best_row(ref)
+        rb = runner.best_row(ref)
         print(f"near-best: {int(eq.sum())}/{len(near)} points with engine F1 >= "
               f"{best.macro_f1:.4f} - {args.top} identical with the reference; first max-F1 "
               f"row engine (kappa={int(best.kappa)}, xi={best.xi:g}, F1={best.macro_f1:.4f}), "
@@ -102,7 +103,7 @@ def main() -> None:
             return
         equal = (((df.accuracy - rec.accuracy).abs() < 1e-6)
                  & ((df.macro_f1 - rec.macro_f1).abs() < 1e-6))
-        b1, b2 = grid.best_row(df), grid.best_row(rec)
+        b1, b2 = runner.best_row(df), runner.best_row(rec)
         print(f"records:   {100 * equal.mean():.2f}% of all {len(df)} points equal the authors' "
               f"record; first max-F1 row identical: {(b1.kappa, b1.xi) == (b2.kappa, b2.xi)}")
 

@@ -4,9 +4,9 @@ Run ``python benchmarks/lbptop_speed.py [--clips 256] [--reference-clips 12]``. 
 implementations compute the same 15045-dim vector of 16 x 112 x 112 clips (checked here);
 clips per second are measured side by side in one run on this machine:
 
-* ``numba batch``: :func:`tgsr_lib.lbptop.multiscale_lbptop_batch`, parallel over clips on all
-  cores (numba threads);
-* ``numba 1 thread``: :func:`tgsr_lib.lbptop.multiscale_lbptop`, one clip at a time;
+* ``numba batch``: :func:`tgsr_lib.features.lbptop.multiscale_lbptop_batch`, parallel over
+  clips on all cores (numba threads);
+* ``numba 1 thread``: :func:`tgsr_lib.features.lbptop.multiscale_lbptop`, one clip at a time;
 * ``scikit-image per slice``: ``local_binary_pattern(..., 8, 3)`` on every XY frame and every
   XT / YT slice, u2 binning and block histograms with NumPy (single-threaded, as scikit-image
   is).
@@ -25,7 +25,8 @@ import warnings
 import numpy as np
 from skimage.feature import local_binary_pattern
 
-from tgsr_lib import layout, lbptop
+from tgsr_lib.data import layout
+from tgsr_lib.features import lbptop
 
 
 def skimage_multiscale(vol: np.ndarray, P: int = 8, R: float = 3) -> np.ndarray:

@@ -15,7 +15,7 @@ if not os.environ.get("TGSR_DATA_DIR") and MIRROR.is_dir():
 
 
 def _have_data() -> bool:
-    from tgsr_lib import datasets
+    from tgsr_lib.data import datasets
 
     try:
         datasets.fetch(datasets.feature_path("SMIC_VIS"))
@@ -32,20 +32,20 @@ requires_data = pytest.mark.skipif(
 
 @pytest.fixture(scope="session")
 def vis():
-    from tgsr_lib import datasets
+    from tgsr_lib.data import datasets
 
     return datasets.load_features("SMIC_VIS")
 
 
 @pytest.fixture(scope="session")
 def nir():
-    from tgsr_lib import datasets
+    from tgsr_lib.data import datasets
 
     return datasets.load_features("SMIC_NIR")
 
 
 @pytest.fixture(scope="session")
 def casme2():
-    from tgsr_lib import datasets
+    from tgsr_lib.data import datasets
 
     return datasets.load_features("CASME2")

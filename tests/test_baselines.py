@@ -14,9 +14,9 @@ import scipy.linalg
 from sklearn.base import clone
 from sklearn.linear_model import Lasso
 
-from tgsr_lib import _baselines_algorithms as alg
-from tgsr_lib import baselines as bl
-from tgsr_lib import datasets
+from tgsr_lib.compare import _baselines_algorithms as alg
+from tgsr_lib.compare import baselines as bl
+from tgsr_lib.data import datasets
 
 PAPER_NAMES = ["SVM", "IW-SVM", "TCA", "GFK", "SA", "STM", "TKL", "TSRG", "DRLS"]
 
@@ -68,7 +68,7 @@ def test_fit_validates_input():
     Xs, ys, Xt, _ = shifted_domains()
     with pytest.raises(ValueError, match="labels"):
         bl.make_method("SVM").fit(Xs, ys[:-1], Xt)
-    with pytest.raises(ValueError, match="dims"):
+    with pytest.raises(ValueError, match="columns"):
         bl.make_method("SVM").fit(Xs, ys, Xt[:, :-1])
     with pytest.raises(ValueError, match="dim="):
         bl.make_method("GFK", dim=500).fit(Xs, ys, Xt)

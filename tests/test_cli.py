@@ -61,7 +61,8 @@ def test_help_texts():
     res = subprocess.run([sys.executable, "-m", "tgsr_lib.cli", "grid", "--help"],
                          capture_output=True, text=True, check=True)
     for word in ("--kappa", "'a:b'", "paper", "--grouping", "--engine", "--scheduler",
-                 "TGSR_DATA_DIR", "resume"):
+                 "TGSR_DATA_DIR", "resume", "--yes", "--scheduler-timeout", "--progress-every",
+                 "TGSR_DEBUG", "a file name (a folder is refused)", "strings"):
         assert word in res.stdout
 
 

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import scipy.io
 
-from tgsr_lib import datasets
-from tgsr_lib.layout import FEATURE_DIM
+from tgsr_lib.data import datasets
+from tgsr_lib.data.layout import FEATURE_DIM
 
 from .conftest import requires_data
 

@@ -5,7 +5,8 @@ import argparse
 import numpy as np
 import pytest
 
-from tgsr_lib import datasets, extract, layout, synthetic
+from tgsr_lib.data import datasets, layout
+from tgsr_lib.features import extract, synthetic
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tgsr_lib import layout
+from tgsr_lib.data import layout
 
 from .conftest import requires_data
 
@@ -50,7 +50,7 @@ def test_pixel_count_identity_on_data(name):
     """Per plane, the whole-face histogram x 106^2 equals the sum over the blocks of any scale
     of (block histogram x block pixel count): the exact identity that fixes the layout. Checked
     through the `blocks` grouping, so each group's three histograms are one block's XY, XT, YT."""
-    from tgsr_lib import datasets
+    from tgsr_lib.data import datasets
 
     X = datasets.load_features(name).X
     g = layout.groups("blocks")

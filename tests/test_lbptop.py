@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from skimage.feature import local_binary_pattern
 
-from tgsr_lib import layout, lbptop
+from tgsr_lib.data import layout
+from tgsr_lib.features import lbptop
 
 from .conftest import requires_data
 
@@ -210,7 +211,7 @@ def test_bad_input():
 
 @requires_data
 def test_same_structure_as_released_features(random_clip):
-    from tgsr_lib import datasets
+    from tgsr_lib.data import datasets
 
     X = datasets.load_features("SMIC_VIS").X
     ours = lbptop.multiscale_lbptop(random_clip)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tgsr_lib import metrics
+from tgsr_lib.compare import metrics
 
 
 def naive_macro_f1(t, p):

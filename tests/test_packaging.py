@@ -34,3 +34,17 @@ def test_environment_matches_pyproject():
     extra = set(conda) - set(expected) - {"python", "pip"}
     assert not extra, f"environment.yml has packages pyproject.toml lacks: {extra}"
     assert conda["python"] == meta["requires-python"]
+
+
+def test_every_subpackage_is_installed():
+    """setuptools' ``packages.find`` only picks up folders with an ``__init__.py``: a subpackage
+    without one would be missing from an installed (non-editable) wheel."""
+    from setuptools import find_packages
+
+    found = set(find_packages(str(ROOT), include=["tgsr_lib*"]))
+    folders = {".".join(p.parent.relative_to(ROOT).parts)
+               for p in (ROOT / "tgsr_lib").rglob("*.py") if "__pycache__" not in p.parts}
+    assert folders <= found, f"folders with modules but no __init__.py: {folders - found}"
+    assert {"tgsr_lib.data", "tgsr_lib.features", "tgsr_lib.model", "tgsr_lib.experiments",
+            "tgsr_lib.compare", "tgsr_lib.report"} <= found
+    assert (ROOT / "tgsr_lib" / "data" / "paper_table.csv").is_file()  # package data

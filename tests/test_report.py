@@ -4,21 +4,24 @@ import nbformat
 import pandas as pd
 import pytest
 
-from tgsr_lib import report, reproduce
+from tgsr_lib import reproduce
+from tgsr_lib.report import tables
+
+from .conftest import requires_data
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def test_paper_table():
-    t = report.paper_table()
-    assert len(t) == 120 and set(t.method) == set(report.METHODS)
+    t = tables.paper_table()
+    assert len(t) == 120 and set(t.method) == set(tables.METHODS)
     tgsr = t[(t.method == "TGSR") & (t.experiment == 5)].iloc[0]
     assert (tgsr.macro_f1, tgsr.accuracy_percent) == (0.6984, 70.42)
 
 
 def test_paper_format_adds_our_row():
-    table = report.paper_format("I", {5: (0.5, 60.0)}, ours_label="ours")
-    assert list(table.index) == [*report.METHODS, "ours"]
+    table = tables.paper_format("I", {5: (0.5, 60.0)}, ours_label="ours")
+    assert list(table.index) == [*tables.METHODS, "ours"]
     assert table.loc["ours", "Exp.5 V->N"] == "0.5000 / 60.00"
     assert table.loc["ours", "Exp.1 H->V"] == "n/a"
 
@@ -26,10 +29,10 @@ def test_paper_format_adds_our_row():
 def test_first_best_takes_the_first_row():
     df = pd.DataFrame({"kappa": [1, 2, 3], "xi": [1.0, 1.0, 1.0], "accuracy": [0.5, 0.7, 0.7],
                        "macro_f1": [0.6, 0.6, 0.5]})
-    assert report.first_best(df).kappa == 1
-    assert report.first_best(df, "accuracy").kappa == 2
-    assert report.reachable(df, 0.60004, 70.004)
-    assert not report.reachable(df, 0.61, 70.0)
+    assert tables.first_best(df).kappa == 1
+    assert tables.first_best(df, "accuracy").kappa == 2
+    assert tables.reachable(df, 0.60004, 70.004)
+    assert not tables.reachable(df, 0.61, 70.0)
 
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name)
@@ -39,3 +42,33 @@ def test_notebook_conventions(path):
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     assert reproduce.declared_parameters(path), "a cell tagged 'parameters' is required"
     assert "/work/" not in path.read_text() and "/tmp/" not in path.read_text()
+    # no volatile metadata: execution timestamps (nbclient, papermill) change on every run
+    assert "papermill" not in nb.metadata
+    for cell in nb.cells:
+        assert not {"execution", "papermill"} & set(cell.metadata), cell.get("id")
+
+
+@requires_data
+@pytest.mark.parametrize("grouping", ["authors", "blocks"])
+def test_explorer_render_matches_the_cached_grid(grouping):
+    """The explorer's fit (TGSR with ``groups=grouping``) gives the committed grid's values."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tgsr_lib.experiments.cache import grid_cache_path
+    from tgsr_lib.report import explorer
+
+    cache_dir = NOTEBOOKS / "cache" / "grids"
+    path = grid_cache_path("SMIC_VIS", "SMIC_NIR", grouping=grouping, cache_dir=cache_dir)
+    if not path.is_file():
+        pytest.skip("no committed grid for Exp.5 with this grouping")
+    fig, summary = explorer.render(5, 12, 44.0, grouping, str(cache_dir))
+    plt.close(fig)
+    assert summary["grid"] == "computed" and len(summary["kept_groups"]) <= 12
+    assert summary["accuracy"] == pytest.approx(summary["grid_accuracy"], abs=1e-9)
+    assert summary["macro_f1"] == pytest.approx(summary["grid_macro_f1"], abs=1e-9)
+    if grouping == "authors":  # the paper's entry for Exp.5
+        paper_entry = (round(summary["macro_f1"], 4), round(100 * summary["accuracy"], 2))
+        assert paper_entry == (0.6984, 70.42)

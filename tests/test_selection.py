@@ -1,4 +1,4 @@
-"""Label-free hyperparameter selection (tgsr_lib.selection)."""
+"""Label-free hyperparameter selection (tgsr_lib.compare.selection)."""
 
 import warnings
 
@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tgsr_lib import TGSR, selection
-from tgsr_lib.layout import FEATURE_DIM, GROUP_DIM
+from tgsr_lib import TGSR
+from tgsr_lib.compare import selection
+from tgsr_lib.data.layout import FEATURE_DIM, GROUP_DIM
 
 from .conftest import requires_data
 
@@ -171,7 +172,7 @@ def test_bad_inputs(toy):
 
 
 def test_subgrid_is_part_of_the_paper_grid():
-    from tgsr_lib.grid import paper_kappas, paper_xis
+    from tgsr_lib.experiments.axes import paper_kappas, paper_xis
 
     k, x = selection.subgrid()
     assert k.size * x.size == 616 and k[0] == 1 and k[-1] == 85
@@ -202,7 +203,7 @@ def test_cached_scores_are_reproduced(vis, nir):
                                           Path(__file__).parents[1] / "notebooks/cache/selection")
     if not path.is_file():
         pytest.skip("no committed selection cache")
-    from tgsr_lib.grid import read_grid
+    from tgsr_lib.experiments.io import read_grid
 
     _, xis = selection.subgrid()
     xis = xis[[6, 20]]  # 0.038 and 42

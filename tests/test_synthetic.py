@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from tgsr_lib import layout, synthetic
+from tgsr_lib.data import layout
+from tgsr_lib.features import synthetic
 
 
 def test_base_face():
@@ -62,14 +63,14 @@ def test_database_is_deterministic_and_balanced():
 def test_pipeline_finds_the_planted_regions():
     """TIM -> LBP-TOP -> TGSR (blocks grouping) selects planted blocks far above chance and
     transfers across domains above chance."""
-    from tgsr_lib.tgsr import TGSR
+    from tgsr_lib.model.estimator import TGSR
 
     src = synthetic.make_database("SYN_HS", n_per_class=8, n_subjects=3, seed=0)
     tgt = synthetic.make_database("SYN_VIS", n_per_class=8, n_subjects=3, seed=0)
     Xs, Xt = synthetic.make_features(src), synthetic.make_features(tgt)
     assert Xs.shape == (24, layout.FEATURE_DIM)
     np.testing.assert_allclose(Xs.sum(axis=1), 255.0)
-    model = TGSR(5, 1.0, grouping="blocks").fit(Xs, src.y, Xt)
+    model = TGSR(5, 1.0, groups="blocks").fit(Xs, src.y, Xt)
     ov = synthetic.overlap(model.selected_groups_)
     assert ov["precision"] >= 0.6 and ov["p_value"] < 0.05
     assert np.mean(model.predict(Xt) == tgt.y) > 0.5

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tgsr_lib import tim
+from tgsr_lib.features import tim
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 TIM_REF = SHARED / "data" / "tim_reference"

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tgsr_lib import video
+from tgsr_lib.features import video
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ANNOTATIONS = SHARED / "data" / "annotations"

@@ -15,12 +15,17 @@ The paper's full grid of Exp.11, and of every experiment with public features::
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import errno
+import os
 import sys
+import traceback
 import warnings
 
+import numpy as np
 import pandas as pd
 
-from . import __version__
+from tgsr_lib import __version__
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -38,16 +43,30 @@ xi SPEC:    'paper' (the 276 values of the paper: 0.001:0.0002:0.01, 0.01:0.002:
             0.1:0.02:1, 1:0.2:10, 10:2:100, 100:20:1000 in MATLAB's rounding) or a comma list.
 Databases:  CASME2, SMIC_VIS, SMIC_NIR (the authors' released features, downloaded and
             sha256-checked, or read from $TGSR_DATA_DIR), SMIC_HS (only if you supply it:
-            $TGSR_SMIC_HS_FEATURES), or a path to a .mat/.npz/.h5 feature file.
+            $TGSR_SMIC_HS_FEATURES), or a path to a .mat/.npz/.h5 feature file with X
+            (N, 15045) and y: the authors' labels 1..3, or your own class names as strings
+            (the same kind of label in source and target).
 
-Long runs show a progress bar, checkpoint finished points to OUT.partial.npz and resume from
-it when rerun with the same arguments; OUT is written atomically at the end.
+A run first says its size and a rough duration; grids of more than {max_points:,} points are
+refused unless --yes is given. On a terminal it shows a progress bar, otherwise (a log file,
+a batch job) a progress line every --progress-every seconds. Finished points are
+checkpointed to OUT.partial.npz (with --experiment: one OUT.expN.<key>.part.csv per finished
+experiment) as they finish and whenever the run stops (Ctrl-C, an error, a full disk); rerun
+the same command to resume. OUT must be a file name (a folder is refused) and is written
+atomically at the end, with the permissions of an ordinary file (umask).
+
+Errors are one line (`tgsr: error: ...`, exit status 2); set TGSR_DEBUG=1 for tracebacks.
 """
 
 
 def _add_grid(sub) -> None:
+    from tgsr_lib.checks import MAX_GRID_POINTS
+    from tgsr_lib.experiments.distributed import CONNECT_TIMEOUT
+    from tgsr_lib.experiments.progress import PROGRESS_EVERY
+
     p = sub.add_parser("grid", help="evaluate TGSR over a (kappa, xi) grid",
-                       description=GRID_HELP, formatter_class=_Formatter)
+                       description=GRID_HELP.format(max_points=MAX_GRID_POINTS),
+                       formatter_class=_Formatter)
     p.add_argument("--source", help="source database name or feature file")
     p.add_argument("--target", help="target database name or feature file")
     p.add_argument("--experiment", metavar="LIST",
@@ -60,25 +79,34 @@ def _add_grid(sub) -> None:
                         "facial blocks")
     p.add_argument("--engine", choices=("fast", "reference"), default="fast",
                    help="fast grid engine or the one-fit-at-a-time reference solver")
-    p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV")
+    p.add_argument("--out", required=True, metavar="FILE.csv",
+                   help="output CSV file (not a folder)")
+    p.add_argument("--yes", action="store_true",
+                   help=f"compute grids of more than {MAX_GRID_POINTS:,} points")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on an existing Dask distributed scheduler (tcp://host:8786)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--scheduler-timeout", type=float, default=CONNECT_TIMEOUT,
+                   metavar="SECONDS", help="seconds to wait for the scheduler before giving up")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no size line, resume notice or progress")
+    p.add_argument("--progress-every", type=float, default=PROGRESS_EVERY, metavar="SECONDS",
+                   help="seconds between progress lines when stderr is not a terminal")
     p.add_argument("--select", metavar="RULE",
                    help="also choose (kappa, xi) without target labels with RULE (source_cv, "
-                        "iwcv, dev, reverse, mmd; see tgsr_lib.selection; 5-fold source CV, so "
-                        "5x the fits of the grid) and print its pick beside the oracle")
+                        "iwcv, dev, reverse, mmd; see tgsr_lib.compare.selection; 5-fold "
+                        "source CV, so 5x the fits of the grid) and print its pick beside the "
+                        "oracle")
     p.set_defaults(func=_run_grid)
 
 
 def _run_grid(args) -> int:
-    from . import grid, protocols
-    from .datasets import DataUnavailableError
+    from tgsr_lib.data import protocols
+    from tgsr_lib.experiments import axes, io
 
-    kappas = grid.parse_kappa(args.kappa)
-    xis = grid.parse_xi(args.xi)
+    kappas = axes.parse_kappa(args.kappa)
+    xis = axes.parse_xi(args.xi)
     if args.select:
-        from .selection import check_rule
+        from tgsr_lib.compare.selection import check_rule
 
         check_rule(args.select)
     if args.experiment:
@@ -91,47 +119,98 @@ def _run_grid(args) -> int:
             raise ValueError("give --source and --target (or --experiment)")
         exp = protocols.find_experiment(args.source, args.target)
         pairs = [(exp.number if exp else None, args.source, args.target)]
+    if args.progress_every < 0:
+        raise ValueError(f"--progress-every {args.progress_every:g}: give seconds >= 0")
+    out = io.check_writable(args.out)
+    jobs = _prepare_jobs(args, pairs, kappas, xis)
     client = None
     if args.scheduler:
-        from dask.distributed import Client
+        from tgsr_lib.experiments.distributed import connect
 
-        client = Client(args.scheduler)
-    progress = False if args.no_progress else None
-    frames = []
+        client = connect(args.scheduler, args.scheduler_timeout)
+    try:
+        frames = _compute(args, jobs, out, client)
+    finally:
+        if client is not None:
+            client.close()
+    if args.experiment:
+        io.write_csv_atomic(pd.concat([f for f, _ in frames], ignore_index=True), out)
+        for _, part in frames:
+            _remove_part(part)
+    print(f"wrote {out}")
+    return 0
+
+
+def _prepare_jobs(args, pairs, kappas, xis) -> list:
+    """Validate every experiment's inputs before anything runs; refuse huge grids."""
+    from tgsr_lib.data.datasets import DataUnavailableError
+    from tgsr_lib.experiments import progress, runner
+
     skip_missing = bool(args.experiment) and args.experiment.strip().lower() == "all"
+    jobs = []
     for number, source, target in pairs:
         try:
-            df = grid.compute_grid(source, target, kappas, xis, grouping=args.grouping,
-                                   engine=args.engine, progress=progress, client=client,
-                                   out=None if args.experiment else args.out)
+            job = runner.prepare_grid(source, target, kappas, xis, args.grouping, args.engine,
+                                      confirm_large=True)
         except DataUnavailableError as err:
             if not skip_missing:
                 raise
             print(f"skipping Exp.{number} ({source} -> {target}): {err}", file=sys.stderr)
             continue
-        best = grid.best_row(df, "macro_f1")
+        if number is not None:
+            job = dataclasses.replace(job, desc=f"Exp.{number} {job.desc}")
+        jobs.append((number, source, target, job))
+    if not jobs:
+        raise ValueError("no experiment could be computed")
+    total = sum(job.n_points for *_, job in jobs)
+    n_source = int(np.mean([job.Xs.shape[0] for *_, job in jobs]))
+    runner.check_size(total, args.yes, progress.size_estimate(total, args.engine, n_source))
+    return jobs
+
+
+def _compute(args, jobs, out, client) -> list:
+    """Run each job; returns ``(grid, part file or None)`` per experiment."""
+    from tgsr_lib.experiments import io, runner
+
+    frames = []
+    for number, source, target, job in jobs:
+        part = None
+        if args.experiment:  # one resumable part file per experiment, removed at the end
+            part = out.with_name(f"{out.name}.exp{number}.{job.key[:12]}.part.csv")
+        if part is not None and part.is_file():
+            df = io.read_grid(part)
+            if not args.no_progress:
+                print(f"{job.desc}: reusing the finished grid {part}", file=sys.stderr)
+        else:
+            df = runner.run_grid(job, out=part if args.experiment else out,
+                                 progress=False if args.no_progress else None, client=client,
+                                 progress_every=args.progress_every)
+        best = runner.best_row(df, "macro_f1")
         label = f"Exp.{number} " if number else ""
         print(f"{label}{source} -> {target} ({args.grouping}): {len(df)} points; first max-F1 "
               f"row kappa={int(best.kappa)} xi={best.xi:g}: accuracy={best.accuracy:.8f} "
               f"macro_f1={best.macro_f1:.8f}")
         if args.select:
-            _print_selection(args.select, source, target, kappas, xis, args.grouping, df)
+            _print_selection(args.select, source, target, job.kappas, job.xis, args.grouping,
+                             df)
         if args.experiment:
             df.insert(0, "target", target)
             df.insert(0, "source", source)
             df.insert(0, "experiment", number)
-        frames.append(df)
-    if args.experiment:
-        if not frames:
-            raise ValueError("no experiment could be computed")
-        grid.write_csv_atomic(pd.concat(frames, ignore_index=True), args.out)
-    print(f"wrote {args.out}")
-    return 0
+        frames.append((df, part))
+    return frames
+
+
+def _remove_part(part) -> None:
+    try:
+        part.unlink()
+    except OSError:
+        pass
 
 
 def _print_selection(rule, source, target, kappas, xis, grouping, df) -> None:
     """The label-free rule's pick, with the target scores at that pick and at the oracle."""
-    from .selection import select_point
+    from tgsr_lib.compare.selection import select_point
 
     pick = select_point(rule, source, target, kappas, xis, grouping)
     row = df[(df.kappa == pick["kappa"]) & (df.xi == pick["xi"])].iloc[0]
@@ -153,9 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tgsr {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_grid(sub)
-    _add_module_command(sub, "baselines", "baselines",
+    _add_module_command(sub, "baselines", "compare.baselines",
                         "run the nine baseline methods on experiments")
-    _add_module_command(sub, "extract", "extract",
+    _add_module_command(sub, "extract", "features.extract",
                         "extract LBP-TOP features from SMIC / CASME II frame folders")
     return parser
 
@@ -172,22 +251,65 @@ def _add_module_command(sub, name: str, module: str, help_text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``tgsr`` command line; returns the exit status.
+
+    Expected errors (bad input, missing or unreadable files, a full disk, an unreachable
+    scheduler...) print one line ``tgsr: error: ...`` and return 2, Ctrl-C returns 130; an
+    unexpected exception prints one line and returns 1. ``TGSR_DEBUG=1`` adds the traceback.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    debug = os.environ.get("TGSR_DEBUG", "").strip() not in ("", "0")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
             return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("tgsr: interrupted; finished points are checkpointed, rerun the same command to "
-              "resume", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        _traceback(debug)
+        _say(f"tgsr: interrupted{_notes(err)}")
         return 130
-    except (ValueError, FileNotFoundError, PermissionError, RuntimeError) as err:
-        print(f"tgsr: error: {err}", file=sys.stderr)
+    except (ValueError, OSError, RuntimeError) as err:  # DataUnavailableError is a RuntimeError
+        _traceback(debug)
+        _say(f"tgsr: error: {_message(err)}{_notes(err)}")
         return 2
+    except Exception as err:
+        _traceback(debug)
+        hint = "" if debug else "; rerun with TGSR_DEBUG=1 for the traceback"
+        _say(f"tgsr: error: unexpected {type(err).__name__}: {_message(err)}{_notes(err)}{hint}")
+        return 1
+
+
+def _message(err: BaseException) -> str:
+    """One line: an OSError as ``file: reason`` (plus a hint for a full disk)."""
+    if isinstance(err, OSError) and err.strerror:
+        text = err.strerror if err.filename is None else f"{err.filename}: {err.strerror}"
+        if err.errno == errno.ENOSPC:
+            text += " (free some space, then rerun the same command)"
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(text.split())
+
+
+def _notes(err: BaseException) -> str:
+    notes = [" ".join(str(n).split()) for n in getattr(err, "__notes__", ())]
+    return "".join(f"; {n}" for n in notes)
+
+
+def _traceback(debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    _say(f"tgsr: warning: {' '.join(str(message).split())}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,9 +1,10 @@
 """Feature extraction driver: database frame folders -> a 15045-dim LBP-TOP feature file.
 
 ``tgsr extract --database CASME2 --root PATH --annotations CODING.xlsx --out casme2.npz``
-scans the database (:mod:`tgsr_lib.video`), preprocesses every clip (grey, optional face crop,
-112 x 112 bicubic, TIM to 16 frames) and computes the authors' multi-scale LBP-TOP
-(:mod:`tgsr_lib.lbptop`), in parallel over clips (threads; the numba kernel releases the GIL).
+scans the database (:mod:`tgsr_lib.features.video`), preprocesses every clip (grey, optional face
+crop, 112 x 112 bicubic, TIM to 16 frames) and computes the authors' multi-scale LBP-TOP
+(:mod:`tgsr_lib.features.lbptop`), in parallel over clips (threads; the numba kernel releases
+the GIL).
 
 * Resumable: each finished clip is kept in ``<out>.partial/``; a rerun with the same settings
   skips them (``--restart`` discards them). The folder is removed once the file is written.
@@ -12,7 +13,7 @@ scans the database (:mod:`tgsr_lib.video`), preprocesses every clip (grey, optio
 * Output by suffix: ``.npz`` (``X``, ``y``, ``subject``, ``clip``, ``database``, ``settings``),
   ``.h5`` (the same datasets) or ``.mat`` (MATLAB v5 in the authors' naming,
   ``<DB>_micro_feature`` 15045 x N and ``<DB>_micro_label`` 1 x N, plus ``subject`` and
-  ``clip``). :func:`tgsr_lib.datasets.read_feature_file` and ``load_features(PATH)`` read all
+  ``clip``). :func:`tgsr_lib.data.datasets.read_feature_file` and ``load_features(PATH)`` read all
   three; a ``.mat`` of SMIC_HS can be dropped in as the missing authors' file.
 """
 
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import lbptop, tim, video
+from tgsr_lib.features import lbptop, tim, video
 
 DATABASES = ("CASME2", "SMIC_HS", "SMIC_VIS", "SMIC_NIR")
 OUTPUT_SUFFIXES = (".npz", ".h5", ".hdf5", ".mat")
@@ -116,7 +117,7 @@ def extract_features(clips: Sequence[video.ClipInfo], out: str | os.PathLike | N
     Parameters
     ----------
     clips : sequence of ClipInfo
-        From :func:`tgsr_lib.video.scan_database` (or built by hand).
+        From :func:`tgsr_lib.features.video.scan_database` (or built by hand).
     out : path, optional
         Final output file; finished clips are kept in ``<out>.partial/`` so that an
         interrupted run resumes. Nothing is written when None.
@@ -244,7 +245,7 @@ def write_features(path: str | os.PathLike, result: ExtractionResult, database: 
 
 def read_extracted(path: str | os.PathLike) -> dict:
     """Read a file written by :func:`write_features`: ``X``, ``y``, ``subject``, ``clip``."""
-    from .datasets import read_feature_file
+    from tgsr_lib.data.datasets import read_feature_file
 
     path = Path(path)
     feats = read_feature_file(path)
@@ -373,7 +374,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point (``python -m tgsr_lib.extract``)."""
+    """Stand-alone entry point (``python -m tgsr_lib.features.extract``)."""
     parser = argparse.ArgumentParser(prog="tgsr extract")
     configure_parser(parser)
     return run(parser.parse_args(argv))

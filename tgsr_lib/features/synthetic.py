@@ -2,7 +2,7 @@
 
 A real face (``skimage.data.astronaut()``, NASA, public domain) is cropped to the face,
 ``[68:180, 167:279]`` (rows, columns: 112 x 112 pixels from the hairline above the brows to the
-chin), and converted to grey (:func:`tgsr_lib.video.to_grey`). Clips animate it with small
+chin), and converted to grey (:func:`tgsr_lib.features.video.to_grey`). Clips animate it with small
 localised movements (1-3 pixels at the apex, onset -> apex -> offset) in known regions that
 depend on the class, loosely after FACS action units:
 
@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import layout, lbptop, tim, video
+from tgsr_lib.data import layout
+from tgsr_lib.features import lbptop, tim, video
 
 #: The face crop of ``skimage.data.astronaut()`` (rows, columns).
 FACE_CROP = (slice(68, 180), slice(167, 279))
@@ -145,7 +146,7 @@ def planted_blocks(threshold: float = 0.5, min_fraction: float = 0.1,
 
     The moving core of a region is where the unit-amplitude displacement (:func:`motion_map`)
     reaches ``threshold`` (half its maximum by default); a block counts when that core covers
-    at least ``min_fraction`` of its pixels (:func:`tgsr_lib.layout.block_rectangle`). With
+    at least ``min_fraction`` of its pixels (:func:`tgsr_lib.data.layout.block_rectangle`). With
     the defaults 20 of the 85 blocks count (chance level 0.235): fine blocks on the brows,
     nose and mouth corners and the 4 x 4 blocks around them; the whole face and the 2 x 2
     quadrants hold too little movement for their size.
@@ -345,7 +346,7 @@ def write_database(db: SyntheticDatabase, root: str | os.PathLike, subset: str =
     """Write a synthetic database as a SMIC-style frame-folder tree.
 
     ``<root>/<subset>/<subject>/micro/<class>/<clip>/img<k>.png`` (``k`` from 1), readable by
-    :func:`tgsr_lib.video.scan_smic` and ``tgsr extract --database SMIC_<subset>``.
+    :func:`tgsr_lib.features.video.scan_smic` and ``tgsr extract --database SMIC_<subset>``.
     Returns the subset folder.
     """
     import cv2

@@ -118,7 +118,7 @@ def draw_groups(ax, face, grouping: str, groups, title: str | None = None):
     import matplotlib.patches as patches
     import numpy as np
 
-    from . import layout
+    from tgsr_lib.data import layout
 
     ax.imshow(face, cmap="gray", vmin=0, vmax=255)
     contents = layout.group_contents(grouping)

@@ -11,8 +11,8 @@ Preprocessing of the TGSR authors' group (``REFERENCE.md`` section 3), step by s
 4. resize every frame to 112 x 112 with bicubic interpolation (:func:`resize_bicubic`: Keys'
    cubic, ``a = -0.5``, antialiased when shrinking, as MATLAB's ``imresize``), rounded to
    8-bit grey levels;
-5. TIM to 16 frames (:func:`tgsr_lib.tim.interpolate`), rounded and clipped to 0..255 as when
-   the interpolated frames are stored as 8-bit images.
+5. TIM to 16 frames (:func:`tgsr_lib.features.tim.interpolate`), rounded and clipped to 0..255
+   as when the interpolated frames are stored as 8-bit images.
 
 Loaders for the databases' own layouts:
 
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tim
+from tgsr_lib.features import tim
 
 #: Image file types read as frames (case-insensitive).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".pgm", ".ppm", ".webp")

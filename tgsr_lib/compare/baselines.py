@@ -68,10 +68,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.svm import SVC, LinearSVC
 
-from . import _baselines_algorithms as alg
-from . import datasets, metrics
-from .protocols import Experiment, get_experiment, parse_experiments
-from .tgsr import check_source_target
+from tgsr_lib.checks import check_source_target
+from tgsr_lib.compare import _baselines_algorithms as alg
+from tgsr_lib.compare import metrics
+from tgsr_lib.data import datasets
+from tgsr_lib.data.protocols import Experiment, get_experiment, parse_experiments
 
 # --------------------------------------------------------------------------- base class
 
@@ -92,7 +93,7 @@ class DomainAdaptationClassifier(BaseEstimator):
 
     def fit(self, Xs, ys, Xt) -> DomainAdaptationClassifier:
         """Fit on labelled source ``(Xs, ys)`` and unlabelled target ``Xt``."""
-        Xs, ys, Xt, classes = check_source_target(Xs, ys, Xt, dim=None)
+        Xs, ys, Xt, classes = check_source_target(Xs, ys, Xt)
         self.classes_ = classes
         self.n_features_in_ = Xs.shape[1]
         self._fit(Xs, ys, Xt)

@@ -12,8 +12,9 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from . import datasets, protocols
-from .grid import best_row, cached_grid
+from tgsr_lib.data import datasets, layout, protocols
+from tgsr_lib.experiments.cache import cached_grid
+from tgsr_lib.experiments.runner import best_row
 
 #: Methods in the paper's table order.
 METHODS = ("SVM", "IW-SVM", "TCA", "GFK", "SA", "STM", "TKL", "TSRG", "DRLS", "TGSR")
@@ -44,6 +45,9 @@ def experiment_grid(number: int, grouping: str = "authors", *, prefer: str = "co
     ``"unavailable"`` (grid None). ``prefer="recorded"`` returns the record when one exists.
     """
     exp = protocols.get_experiment(number)
+    layout.check_grouping(grouping)
+    if prefer not in ("computed", "recorded"):
+        raise ValueError(f"prefer={prefer!r}: use 'computed' or 'recorded'")
     has_record = (exp.source, exp.target) in datasets.available_records()
     if prefer == "recorded" and has_record and grouping == "authors":
         return datasets.load_record(exp.source, exp.target), "recorded"
@@ -59,6 +63,7 @@ def experiment_grid(number: int, grouping: str = "authors", *, prefer: str = "co
 
 def reachable(df: pd.DataFrame, f1: float, acc_percent: float) -> bool:
     """Does any grid row print as the paper's (macro-F1, accuracy) pair?"""
+    _check_grid_frame(df)
     return bool(np.any((np.abs(df.macro_f1 - f1) <= F1_TOL)
                        & (np.abs(100 * df.accuracy - acc_percent) <= ACC_TOL)))
 
@@ -68,6 +73,8 @@ def tgsr_comparison(numbers, grouping: str = "authors", *, cache_dir="cache/grid
     """One row per experiment: the paper's TGSR entry, the released record's and our
     recomputed grid's first max-F1 row (with its accuracy) and first max-accuracy row,
     and whether the paper's pair occurs anywhere in each grid."""
+    layout.check_grouping(grouping)
+    numbers = [protocols.get_experiment(n).number for n in np.atleast_1d(numbers).tolist()]
     paper = paper_table()
     rows = []
     for n in numbers:
@@ -103,6 +110,8 @@ def paper_format(protocol: str, ours: dict[int, tuple[float, float]] | None = No
     """The paper's Table I (``"I"``) or II (``"II"``): methods as rows, experiments as
     columns, each cell ``"F1 / Acc"``; ``ours`` maps experiment -> (macro-F1, accuracy %) and
     is added as the last row (cells without a value show "n/a")."""
+    if protocol not in ("I", "II"):
+        raise ValueError(f"protocol={protocol!r}: use 'I' (Table I) or 'II' (Table II)")
     paper = paper_table()
     paper = paper[paper.protocol == protocol]
     exps = sorted(paper.experiment.unique())
@@ -124,16 +133,18 @@ def paper_format(protocol: str, ours: dict[int, tuple[float, float]] | None = No
 def group_selection(source, target, kappa: int, xis, grouping: str = "authors") -> pd.DataFrame:
     """Which groups TGSR keeps at ``kappa`` for each xi: a boolean DataFrame (rows = xi,
     columns = group 0..84), computed with the fast engine."""
-    from .engine import GridProblem, solve_many
-    from .grid import features_of
-    from .tgsr import check_source_target
+    from tgsr_lib.checks import check_kappa, check_source_target, check_xis
+    from tgsr_lib.experiments.runner import features_of
+    from tgsr_lib.model import GridProblem, solve_many
 
+    layout.check_grouping(grouping)
+    kappa = check_kappa(kappa, layout.N_GROUPS)
+    xis = check_xis(xis)
     Xs, ys = features_of(source)
     Xt, _ = features_of(target)
     Xs, ys, Xt, _ = check_source_target(Xs, ys, Xt)
     problem = GridProblem(Xs, ys, Xt, grouping)
-    xis = np.asarray(xis, dtype=float)
-    _, _, _, kept = solve_many(problem, np.full(xis.size, int(kappa)), xis, return_groups=True)
+    _, _, _, kept = solve_many(problem, np.full(xis.size, kappa), xis, return_groups=True)
     return pd.DataFrame(kept, index=pd.Index(xis, name="xi"))
 
 
@@ -144,11 +155,17 @@ def live_check(number: int, grid_df: pd.DataFrame, n_points: int = 12, grouping:
     Returns the sampled rows with the recomputed ``live_accuracy`` and ``live_macro_f1`` and a
     boolean column ``equal`` (exact equality with the cached values).
     """
-    from .grid import solve_points
-    from .metrics import score_predictions
-    from .tgsr import check_source_target
+    from tgsr_lib.checks import check_positive_int, check_source_target
+    from tgsr_lib.compare.metrics import score_predictions
+    from tgsr_lib.experiments.runner import solve_points
 
     exp = protocols.get_experiment(number)
+    _check_grid_frame(grid_df)
+    n_points = check_positive_int(n_points, "n_points")
+    if n_points > len(grid_df):
+        raise ValueError(f"n_points={n_points} is more than the grid's {len(grid_df)} rows: "
+                         f"give at most {len(grid_df)}")
+    layout.check_grouping(grouping)
     src, tgt = datasets.load_features(exp.source), datasets.load_features(exp.target)
     Xs, ys, Xt, _ = check_source_target(src.X, src.y, tgt.X)
     rng = np.random.default_rng(seed)
@@ -158,3 +175,16 @@ def live_check(number: int, grid_df: pd.DataFrame, n_points: int = 12, grouping:
     rows["equal"] = ((rows.live_accuracy == rows.accuracy)
                      & (rows.live_macro_f1 == rows.macro_f1))
     return rows
+
+
+def _check_grid_frame(df) -> None:
+    """A grid DataFrame with the columns kappa, xi, accuracy and macro_f1."""
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"expected a grid DataFrame (from cached_grid or compute_grid), not "
+                         f"{type(df).__name__}")
+    missing = [c for c in ("kappa", "xi", "accuracy", "macro_f1") if c not in df.columns]
+    if missing:
+        raise ValueError(f"the grid DataFrame lacks the column(s) {missing}: give a grid from "
+                         "cached_grid or compute_grid")
+    if df.empty:
+        raise ValueError("the grid DataFrame is empty")

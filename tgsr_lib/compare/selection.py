@@ -47,7 +47,7 @@ the held-out source fold and the target.
     Learning 79, 2010).
 
 Ties are broken by grid order (the first point, kappa outer and xi inner), the same
-convention as the oracle rule of the paper (:func:`tgsr_lib.report.first_best`).
+convention as the oracle rule of the paper (:func:`tgsr_lib.report.tables.first_best`).
 
 Why the real target in the transfer term: the model scored in cross-validation then differs
 from the deployed one only by the missing source fold, as IWCV and DEV assume (they correct
@@ -58,7 +58,7 @@ have almost no effect on the validated model, so no rule could learn anything ab
 Compute
 -------
 A rule costs ``n_folds`` fits per grid point (``reverse`` another ``n_folds``), batched with
-the fast engine (:mod:`tgsr_lib.engine`). The experiments use a sub-grid
+the fast engine (:mod:`tgsr_lib.model.engine`). The experiments use a sub-grid
 (:func:`subgrid`, every 4th kappa x every 10th xi = 616 points by default).
 
 The target labels are never read: a target given as a ``(X, y, names)`` tuple or database
@@ -77,12 +77,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import layout
-from .datasets import load_features
-from .engine import GridProblem, solve_many
-from .grid import features_of, grid_axes, grid_points, paper_kappas, paper_xis, write_csv_atomic
-from .metrics import score_predictions
-from .tgsr import check_source_target
+from tgsr_lib.checks import check_source_target
+from tgsr_lib.compare.metrics import score_predictions
+from tgsr_lib.data import layout
+from tgsr_lib.data.datasets import load_features
+from tgsr_lib.experiments.axes import grid_axes, grid_points, paper_kappas, paper_xis
+from tgsr_lib.experiments.io import write_csv_atomic
+from tgsr_lib.experiments.runner import features_of
+from tgsr_lib.model import GridProblem, solve_many
 
 #: The label-free rules, see the module docstring.
 RULES = ("source_cv", "iwcv", "dev", "reverse", "mmd")
@@ -301,7 +303,7 @@ def _score_table(ys, folds, weights, pred_cv, pred_rev, mmd, converged) -> dict:
 
 def _solve_scores(problem: GridProblem, kappas, xis, labels=None):
     """Scores (P, c, N_eval) on the problem's evaluation set and convergence flags of every
-    fit (``labels``: per-fit source labels, see :func:`tgsr_lib.engine.solve_many`)."""
+    fit (``labels``: per-fit source labels, see :func:`tgsr_lib.model.driver.solve_many`)."""
     _, _, converged, scores = solve_many(problem, kappas, xis, labels=labels,
                                          return_scores=True)
     return scores, converged
@@ -407,7 +409,7 @@ def estimator_rule_scores(make_estimator: Callable[..., object], params: Sequenc
     """
     Xs, ys = _source(source)
     Xt = _target_features(target)
-    Xs, ys, Xt, _ = check_source_target(Xs, ys, Xt, dim=None)
+    Xs, ys, Xt, _ = check_source_target(Xs, ys, Xt)
     params = list(params)
     if not params:
         raise ValueError("params is empty: give at least one parameter dict")
@@ -503,8 +505,8 @@ def experiment_rule_scores(number: int, grouping: str = "authors", *, kappa_step
 
     The cache holds label-free scores only (no target metric).
     """
-    from .grid import read_grid
-    from .protocols import get_experiment
+    from tgsr_lib.data.protocols import get_experiment
+    from tgsr_lib.experiments.io import read_grid
 
     exp = get_experiment(number)
     path = selection_cache_path(number, grouping, kappa_step, xi_step, n_folds, seed,
@@ -566,7 +568,7 @@ BASELINE_THINNING = {"DRLS": {"mu": 4}, "TCA": {"n_components": 2}}
 def baseline_params(method: str) -> list[dict]:
     """The grid points of a baseline the rules are evaluated on (its ``param_grid``, thinned
     as in :data:`BASELINE_THINNING`), in grid order."""
-    from .baselines import METHODS, grid_points
+    from tgsr_lib.compare.baselines import METHODS, grid_points
 
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
@@ -583,8 +585,8 @@ def baseline_rule_scores(method: str, number: int, *, n_folds: int = 5, seed: in
                          recompute: bool = False) -> pd.DataFrame:
     """:func:`estimator_rule_scores` of a baseline on one experiment over
     :func:`baseline_params`, cached as CSV (label-free scores only)."""
-    from .baselines import make_method
-    from .protocols import get_experiment
+    from tgsr_lib.compare.baselines import make_method
+    from tgsr_lib.data.protocols import get_experiment
 
     exp = get_experiment(number)
     path = Path(cache_dir) / f"baseline_exp{number}_{method}_f{n_folds}_s{seed}.csv"

@@ -2,8 +2,8 @@
 grouping; see the metrics (from the cached grid), the selected regions on a face and the
 confusion matrix (from a fit, cached).
 
-:func:`render` draws one state without widgets (used headless and in tests); :class:`Explorer`
-wires widgets to it.
+:func:`render` draws one state without widgets (used headless: notebook 09 and
+``tests/test_report.py``); :class:`Explorer` wires widgets to it.
 """
 
 from __future__ import annotations
@@ -12,21 +12,24 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import datasets, grid, metrics, plotting, protocols, report
-from .tgsr import TGSR
+from tgsr_lib.compare import metrics
+from tgsr_lib.data import datasets, protocols
+from tgsr_lib.experiments import axes
+from tgsr_lib.model.estimator import TGSR
+from tgsr_lib.report import plotting, tables
 
 
 @lru_cache(maxsize=64)
 def _fit(number: int, grouping: str, kappa: int, xi: float):
     exp = protocols.get_experiment(number)
     src, tgt = datasets.load_features(exp.source), datasets.load_features(exp.target)
-    model = TGSR(kappa, xi, grouping=grouping).fit(src.X, src.y, tgt.X)
+    model = TGSR(kappa, xi, groups=grouping).fit(src.X, src.y, tgt.X)
     return model, tgt.y, model.predict(tgt.X)
 
 
 @lru_cache(maxsize=16)
 def _grid(number: int, grouping: str, cache_dir: str):
-    return report.experiment_grid(number, grouping, cache_dir=cache_dir, progress=False)
+    return tables.experiment_grid(number, grouping, cache_dir=cache_dir, progress=False)
 
 
 def render(number: int, kappa: int, xi: float, grouping: str = "authors",
@@ -38,7 +41,7 @@ def render(number: int, kappa: int, xi: float, grouping: str = "authors",
     """
     import matplotlib.pyplot as plt
 
-    from .synthetic import base_face
+    from tgsr_lib.features.synthetic import base_face
 
     exp = protocols.get_experiment(number)
     model, y_true, pred = _fit(int(number), grouping, int(kappa), float(xi))
@@ -72,7 +75,7 @@ class Explorer:
         import ipywidgets as w
 
         self.cache_dir = cache_dir
-        xis = np.unique(grid.paper_xis())
+        xis = np.unique(axes.paper_xis())
         self.experiment = w.Dropdown(
             options=[(protocols.get_experiment(n).label, n) for n in experiments],
             value=number if number is not None else list(experiments)[0], description="task")
@@ -95,7 +98,7 @@ class Explorer:
     def go_to_best(self) -> None:
         df, _ = _grid(self.experiment.value, self.grouping.value, str(self.cache_dir))
         if df is not None:
-            best = report.first_best(df)
+            best = tables.first_best(df)
             self.kappa.value = int(best.kappa)
             self.xi.value = float(best.xi)
 

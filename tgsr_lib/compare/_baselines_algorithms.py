@@ -1,7 +1,7 @@
 """Clean-room NumPy/SciPy kernels of the baselines that no maintained library implements.
 
 Plain arrays in, plain arrays out; no input parsing (the estimators in
-:mod:`tgsr_lib.baselines` validate). Rows are samples throughout. Each function writes out
+:mod:`tgsr_lib.compare.baselines` validate). Rows are samples throughout. Each function writes out
 the equation it solves, with the paper it comes from. Equation numbers are given where they
 could be checked; elsewhere the formula itself is written out, so the code can be checked
 against any version of the paper.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Database names as used by :mod:`tgsr_lib.datasets` and in the paper's table.
+#: Database names as used by :mod:`tgsr_lib.data.datasets` and in the paper's table.
 DATABASES = ("CASME2", "SMIC_HS", "SMIC_VIS", "SMIC_NIR")
 
 #: The paper's one-letter abbreviations (H->V etc.).

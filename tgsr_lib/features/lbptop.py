@@ -3,7 +3,7 @@
 Zhao & Pietikainen's LBP-TOP describes a grey video volume ``V[t, y, x]`` by the local binary
 patterns of its XY (appearance), XT and YT (motion) planes. This module computes them with
 numba kernels and assembles the multi-scale 15045-dimensional vector of the TGSR authors
-(``REFERENCE.md`` sections 2 and 3, :mod:`tgsr_lib.layout`):
+(``REFERENCE.md`` sections 2 and 3, :mod:`tgsr_lib.data.layout`):
 
 * ``P = 8`` neighbours at radius ``R = 3`` in x, y and t (other values allowed);
 * neighbour ``p`` of a plane image sits at ``(row, col) = (-R sin(2 pi p / P), +R cos(2 pi p /
@@ -15,8 +15,8 @@ numba kernels and assembles the multi-scale 15045-dimensional vector of the TGSR
   axis in both temporal planes);
 * codes exist on the interior ``T - 2 Rt`` x ``H - 2 Ry`` x ``W - 2 Rx`` (border ``ceil(R)``), i.e.
   10 x 106 x 106 for a 16 x 112 x 112 clip; scale ``n`` cuts the 106 x 106 code map into ``n x n``
-  blocks (:func:`tgsr_lib.layout.block_sizes`), each (block, plane) histogram is counted over all
-  time positions of the block and normalised to sum 1;
+  blocks (:func:`tgsr_lib.data.layout.block_sizes`), each (block, plane) histogram is counted
+  over all time positions of the block and normalised to sum 1;
 * codes are binned with the classic "u2" mapping (:func:`u2_table`): the ``P (P - 1) + 2`` uniform
   codes in ascending order, then one bin for all others (59 bins for ``P = 8``);
 * concatenation: scales 1, 2, 4, 8; plane-major (XY, XT, YT); blocks column-major.
@@ -46,7 +46,7 @@ from functools import cache, lru_cache
 import numba
 import numpy as np
 
-from . import layout
+from tgsr_lib.data import layout
 
 #: Default neighbours and radius of the paper (LBP-TOP R3P8 in x, y and t).
 P_DEFAULT = 8
@@ -437,7 +437,7 @@ def _check_volume(clip, what: str = "clip") -> np.ndarray:
     if arr.ndim != 3:
         raise ValueError(
             f"{what} must be a grey (T, H, W) array, got shape {arr.shape}; convert colour "
-            "frames with tgsr_lib.video.to_grey first"
+            "frames with tgsr_lib.features.video.to_grey first"
         )
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
                                  or np.issubdtype(arr.dtype, np.floating)):
@@ -489,7 +489,7 @@ def multiscale_lbptop(clip, P: int = P_DEFAULT, R=R_DEFAULT,
     ----------
     clip : (T, H, W) array
         Grey video volume, frames square (16 x 112 x 112 in the paper: resized with bicubic
-        interpolation and interpolated to 16 frames with TIM, see :mod:`tgsr_lib.video`).
+        interpolation and interpolated to 16 frames with TIM, see :mod:`tgsr_lib.features.video`).
     P : int
         Neighbours per plane (8).
     R : float or (Rx, Ry, Rt)
@@ -501,7 +501,7 @@ def multiscale_lbptop(clip, P: int = P_DEFAULT, R=R_DEFAULT,
     -------
     features : (D,) float64 array
         ``D = n_bins(P) * 3 * sum(n**2)`` (15045 for the defaults) in the layout of
-        :mod:`tgsr_lib.layout`: scales, then planes XY/XT/YT, then column-major blocks, each
+        :mod:`tgsr_lib.data.layout`: scales, then planes XY/XT/YT, then column-major blocks, each
         59-bin histogram normalised to sum 1 (the vector sums to 255 for the defaults).
 
     Raises

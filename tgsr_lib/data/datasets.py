@@ -21,8 +21,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .layout import FEATURE_DIM
-from .protocols import DATABASES
+from tgsr_lib.data.layout import FEATURE_DIM
+from tgsr_lib.data.protocols import DATABASES
 
 BASE_URL = "https://raw.githubusercontent.com/jiangxingxun/Seeking_Salient_Facial_Region/main/"
 REPOSITORY = "https://github.com/jiangxingxun/Seeking_Salient_Facial_Region"
@@ -65,7 +65,8 @@ class DataUnavailableError(RuntimeError):
 
 
 class Features(NamedTuple):
-    """Features of one database: ``X`` (N, 15045), ``y`` (N,) labels 1..3, class names."""
+    """Features of one database: ``X`` (N, 15045), ``y`` (N,) labels 1..3 with the authors'
+    class names (or, in a user's file, string labels whose sorted values are the names)."""
 
     X: np.ndarray
     y: np.ndarray
@@ -166,6 +167,10 @@ def fetch(relpath: str) -> Path:
 
 
 def _validate(X: np.ndarray, y: np.ndarray, where: str) -> Features:
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: the features are not numbers (dtype {X.dtype}): store a "
+                         "numeric (samples x 15045) array")
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).ravel()
     if X.ndim != 2:
@@ -175,7 +180,7 @@ def _validate(X: np.ndarray, y: np.ndarray, where: str) -> Features:
     if X.shape[1] != FEATURE_DIM:
         raise ValueError(
             f"{where}: features have {X.shape[1]} dimensions per sample, expected {FEATURE_DIM} "
-            "(the authors' 4-scale LBP-TOP layout; see tgsr_lib.layout)"
+            "(the authors' 4-scale LBP-TOP layout; see tgsr_lib.data.layout)"
         )
     if X.shape[0] != y.size:
         raise ValueError(f"{where}: {X.shape[0]} feature rows but {y.size} labels")
@@ -184,17 +189,50 @@ def _validate(X: np.ndarray, y: np.ndarray, where: str) -> Features:
     if not np.all(np.isfinite(X)):
         bad = np.unique(np.nonzero(~np.isfinite(X))[0])
         raise ValueError(f"{where}: NaN or inf in the features of samples {bad[:10].tolist()}")
-    if not np.all(np.isfinite(y.astype(float))) or np.any(y != np.round(y)):
+    y = _labels(y, where)
+    if y.dtype.kind == "U":
+        return Features(X, y, tuple(np.unique(y).tolist()))
+    return Features(X, y, CLASS_NAMES)
+
+
+def _labels(y: np.ndarray, where: str) -> np.ndarray:
+    """The labels of a feature file: integers 1..3 (the authors' classes) or strings (your
+    own class names, kept as strings without surrounding spaces: ``"1"`` is a string label,
+    not the number 1)."""
+    if y.dtype.kind == "S":
+        y = np.char.decode(y, "utf-8")
+    elif y.dtype.kind == "O":  # MATLAB cell arrays, HDF5 variable-length strings
+        y = np.array([_one_label(v, where) for v in y.tolist()])
+    if y.dtype.kind == "U":
+        y = np.char.strip(y)  # MATLAB char matrices pad shorter names with spaces
+        if np.any(y == ""):
+            raise ValueError(f"{where}: some labels are empty strings")
+        return y
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: labels must be numbers or strings, not {y.dtype}")
+    if y.dtype.kind == "b" or not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
         raise ValueError(
-            f"{where}: labels must be integers 1 (negative), 2 (positive), 3 (surprise)"
+            f"{where}: numeric labels must be integers 1 (negative), 2 (positive), 3 (surprise)"
+            " (or store your own class names as strings)"
         )
     y = y.astype(np.int64)
     if not set(np.unique(y).tolist()) <= {1, 2, 3}:
         raise ValueError(
             f"{where}: labels {sorted(set(np.unique(y).tolist()))} outside 1 (negative), "
-            "2 (positive), 3 (surprise)"
+            "2 (positive), 3 (surprise) (or store your own class names as strings)"
         )
-    return Features(X, y, CLASS_NAMES)
+    return y
+
+
+def _one_label(value, where: str) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, str):
+        return value
+    arr = np.asarray(value).ravel()
+    if arr.size == 1 and arr.dtype.kind in "US":
+        return _one_label(arr[0].item(), where)
+    raise ValueError(f"{where}: labels must be numbers or strings, found {value!r}")
 
 
 def read_feature_file(path: str | os.PathLike) -> Features:
@@ -202,22 +240,38 @@ def read_feature_file(path: str | os.PathLike) -> Features:
 
     ``.mat`` files hold ``<NAME>_micro_feature`` / ``<NAME>_micro_label`` (the authors'
     naming) or ``X`` / ``y``; ``.npz`` and ``.h5`` files hold ``X`` (N, 15045) and ``y`` (N,).
+    Labels are the authors' integers 1..3 or strings (your own class names; ``"1"`` stays a
+    string). A missing file raises ``FileNotFoundError``; an empty, truncated or corrupt file,
+    non-numeric features or bad labels raise ``ValueError`` naming the file.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"feature file {path} does not exist")
+        if path.is_dir():
+            raise ValueError(f"feature file {path} is a folder: give a .mat, .npz or .h5 file")
+        raise FileNotFoundError(f"feature file {path} does not exist: give an existing .mat, "
+                                ".npz or .h5 file, or a database name (" + ", ".join(DATABASES)
+                                + ")")
     suffix = path.suffix.lower()
+    if suffix not in (".npz", ".h5", ".hdf5", ".mat"):
+        raise ValueError(f"{path}: unsupported feature file type {suffix!r} (.mat, .npz, .h5)")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: the file is empty (0 bytes): write the features again")
     try:
         if suffix == ".npz":
             with np.load(path, allow_pickle=False) as f:
-                X, y = _pick(dict(f), path)
-        elif suffix in (".h5", ".hdf5", ".mat"):
-            X, y = _read_mat_or_h5(path)
+                arrays = {k: f[k] for k in f.files}
         else:
-            raise ValueError(f"{path}: unsupported feature file type {suffix!r} (.mat, .npz, .h5)")
-    except (OSError, KeyError) as err:
-        raise ValueError(f"{path}: not a readable feature file ({err})") from None
-    return _validate(X, y, str(path))
+            arrays = _read_mat_or_h5(path)
+    except PermissionError:
+        raise
+    except Exception as err:  # truncated or corrupt files fail in many ways
+        raise ValueError(
+            f"{path}: not a readable {suffix} feature file ({type(err).__name__}: {err}); "
+            "it may be truncated or corrupt, or hold object arrays: save X as a numeric array "
+            "and y as numbers or strings"
+        ) from None
+    X, y = _pick(arrays, path)
+    return _validate(X, y, str(path))  # (transposes MATLAB's columns-per-sample layout)
 
 
 def _pick(arrays: dict, path) -> tuple[np.ndarray, np.ndarray]:
@@ -233,23 +287,16 @@ def _pick(arrays: dict, path) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _read_mat_or_h5(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_mat_or_h5(path: Path) -> dict:
+    """The arrays of a MATLAB (v5, or v7.3 = HDF5) or HDF5 file."""
     import h5py
 
     if h5py.is_hdf5(path):
         with h5py.File(path, "r") as f:
-            arrays = {k: f[k][()] for k in f if isinstance(f[k], h5py.Dataset)}
-        X, y = _pick(arrays, path)
-        if X.ndim == 2 and X.shape[0] == FEATURE_DIM:  # MATLAB v7.3 stores columns per sample
-            X = X.T
-        return X, y
+            return {k: f[k][()] for k in f if isinstance(f[k], h5py.Dataset)}
     import scipy.io
 
-    try:
-        arrays = scipy.io.loadmat(path)
-    except Exception as err:
-        raise ValueError(f"{path}: not a MATLAB or HDF5 file ({err})") from None
-    return _pick(arrays, path)
+    return scipy.io.loadmat(path)
 
 
 def load_features(name: str) -> Features:

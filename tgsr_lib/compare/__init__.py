@@ -1,0 +1,1 @@
+"""Comparisons: ``metrics``, the nine ``baselines``, label-free model ``selection``."""

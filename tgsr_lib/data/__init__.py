@@ -1,0 +1,2 @@
+"""Data: the authors' released files (``datasets``), the feature ``layout``, the
+experiment ``protocols``."""

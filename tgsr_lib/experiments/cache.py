@@ -1,0 +1,68 @@
+"""Grids on disk, keyed by everything that changes their values (what the notebooks use).
+
+A cached grid's file name holds the first 16 hex digits of its key
+(:func:`~tgsr_lib.experiments.keys.fingerprint`: features and labels, kappas, xis, grouping,
+engine, the solver constants with the defaults filled in, and ``GRID_VERSION``), so a grid
+computed with other options (``tol=1e-3``, another engine...) never answers for the default
+one. ``n_slots`` does not change any value and does not enter the key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from tgsr_lib.experiments.io import read_grid
+from tgsr_lib.experiments.runner import GridJob, prepare_grid, run_grid
+
+DEFAULT_DIR = "cache/grids"
+
+
+def grid_cache_path(source, target, kappas=None, xis=None, grouping: str = "authors",
+                    cache_dir: str | os.PathLike = DEFAULT_DIR, engine: str = "fast",
+                    **options) -> Path:
+    """Where :func:`cached_grid` keeps this grid (every input is validated).
+
+    The name is ``<source>_<target>_<grouping>_<key[:16]>.csv.gz``; the key covers everything
+    that affects the values (see the module docstring). ``options`` are the engine options of
+    :func:`~tgsr_lib.experiments.runner.compute_grid`.
+    """
+    job = prepare_grid(source, target, kappas, xis, grouping, engine, options,
+                       confirm_large=True)
+    return _path(job, source, target, cache_dir)
+
+
+def _path(job: GridJob, source, target, cache_dir) -> Path:
+    if not isinstance(cache_dir, (str, os.PathLike)) or not os.fspath(cache_dir):
+        raise ValueError(f"cache_dir={cache_dir!r}: give a folder path")
+    name = f"{_label(source)}_{_label(target)}_{job.grouping}_{job.key[:16]}.csv.gz"
+    return Path(cache_dir) / name
+
+
+def _label(spec) -> str:
+    if isinstance(spec, tuple):
+        return "features"
+    return Path(str(spec)).stem if Path(str(spec)).suffix else str(spec)
+
+
+def cached_grid(source, target, kappas=None, xis=None, grouping: str = "authors",
+                cache_dir: str | os.PathLike = DEFAULT_DIR, recompute: bool = False,
+                progress: bool | None = None, engine: str = "fast",
+                confirm_large: bool = False, **options) -> pd.DataFrame:
+    """:func:`~tgsr_lib.experiments.runner.compute_grid` with an on-disk cache (what the
+    notebooks use).
+
+    A grid is read from ``cache_dir`` when a file with the same key exists (see
+    :func:`grid_cache_path`), else computed (resumable: interrupted runs leave a checkpoint
+    beside the cache file) and saved. ``recompute=True`` ignores the cache. ``engine`` and
+    ``options`` (``mu0, rho, mu_max, tol, max_iter, n_slots``) are passed to the engine and,
+    except ``n_slots``, are part of the key.
+    """
+    job = prepare_grid(source, target, kappas, xis, grouping, engine, options, confirm_large)
+    path = _path(job, source, target, cache_dir)
+    if path.is_file() and not recompute:
+        return read_grid(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return run_grid(job, out=path, progress=progress)

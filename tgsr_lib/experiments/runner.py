@@ -1,0 +1,299 @@
+"""Run TGSR at every point of a grid.
+
+:func:`compute_grid` evaluates TGSR at every (kappa, xi) point of one experiment, in three
+steps that read top-down:
+
+1. :func:`prepare_grid` validates every input (features and labels, axes, grouping, engine
+   and its options, the grid's size) and computes the grid's key
+   (:func:`~tgsr_lib.experiments.keys.fingerprint`): a :class:`GridJob`;
+2. :func:`run_grid` solves the points not yet finished, here (:func:`solve_points`: the fast
+   engine :mod:`tgsr_lib.model.engine`, the GPU engine or the one-fit-at-a-time reference
+   solver) or on a Dask cluster (:mod:`~tgsr_lib.experiments.distributed`), with progress on
+   stderr (:mod:`~tgsr_lib.experiments.progress`) and checkpoints
+   (:mod:`~tgsr_lib.experiments.checkpoint`) saved as points finish and on any error;
+3. the grid is written atomically to ``out`` (:mod:`~tgsr_lib.experiments.io`).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tgsr_lib.checks import (
+    check_features,
+    check_grid_size,
+    check_label_kinds,
+    check_labels,
+    check_positive_int,
+    check_source_target,
+)
+from tgsr_lib.compare.metrics import score_predictions
+from tgsr_lib.data import layout
+from tgsr_lib.data.datasets import load_features
+from tgsr_lib.experiments import distributed, keys
+from tgsr_lib.experiments import progress as progress_mod
+from tgsr_lib.experiments.axes import grid_axes, grid_points
+from tgsr_lib.experiments.checkpoint import Checkpoint
+from tgsr_lib.experiments.io import check_writable, write_csv_atomic
+from tgsr_lib.experiments.keys import ENGINES, fingerprint
+from tgsr_lib.experiments.progress import Progress, size_estimate
+from tgsr_lib.model.estimator import TGSR
+
+__all__ = ["COLUMNS", "ENGINES", "GridJob", "best_row", "compute_grid", "features_of",
+           "prepare_grid", "run_grid", "solve_points"]
+
+#: Columns of a grid, one row per point, kappa outer and xi inner.
+COLUMNS = ["kappa", "xi", "accuracy", "macro_f1", "n_iter"]
+
+
+def compute_grid(source, target, kappas=None, xis=None, grouping: str = "authors",
+                 engine: str = "fast", out: str | os.PathLike | None = None,
+                 progress: bool | None = None, client=None, chunk_size: int = 2760,
+                 checkpoint_every: float = 20.0, progress_every: float | None = None,
+                 confirm_large: bool = False, **engine_options) -> pd.DataFrame:
+    """Accuracy and macro-F1 of TGSR at every (kappa, xi) point of one experiment.
+
+    Parameters
+    ----------
+    source, target : database names (``"SMIC_VIS"``...) or feature file paths, or
+        ``(X, y)`` / :class:`~tgsr_lib.data.datasets.Features` tuples ``(X, y, class_names)``.
+        Labels are numbers or strings, the same kind in both.
+    kappas, xis : grid values (default: the paper's 1..85 and 276 xi values).
+    grouping : ``"authors"`` or ``"blocks"``.
+    engine : ``"fast"`` (default, CPU), ``"gpu"`` (CuPy) or ``"reference"`` (one fit at a
+        time).
+    out : CSV path (a file, not a folder). When given, the result is written atomically and
+        finished points are checkpointed to ``OUT.partial.npz`` (every ``checkpoint_every``
+        seconds and on any error); a rerun with the same inputs resumes from it.
+    progress : None (default): a bar when stderr is a terminal, else plain lines on stderr
+        every ``progress_every`` seconds (default
+        :data:`~tgsr_lib.experiments.progress.PROGRESS_EVERY`, 30) and at the end; True: a
+        bar; False: silent. Unless silent, the run starts with its size and a rough
+        duration, and says when it resumes from a checkpoint.
+    client : a ``dask.distributed.Client``: chunks of ``chunk_size`` points run on its
+        workers (identical results).
+    confirm_large : compute grids of more than
+        :data:`~tgsr_lib.checks.MAX_GRID_POINTS` points (refused otherwise).
+    **engine_options : ``mu0, rho, mu_max, tol, max_iter`` (the IALM constants, the
+        authors' by default) and ``n_slots`` (fits run side by side by the grid engines).
+
+    Returns
+    -------
+    DataFrame with columns ``kappa, xi, accuracy, macro_f1, n_iter``, kappa outer.
+
+    Raises
+    ------
+    ValueError for any invalid input; errors of the run (``OSError`` of a full disk,
+    ``KeyboardInterrupt``...) pass through after the finished points are checkpointed, with
+    a note saying where (``err.__notes__``).
+    """
+    job = prepare_grid(source, target, kappas, xis, grouping, engine, engine_options,
+                       confirm_large)
+    return run_grid(job, out=out, progress=progress, client=client, chunk_size=chunk_size,
+                    checkpoint_every=checkpoint_every, progress_every=progress_every)
+
+
+@dataclass(frozen=True, eq=False)
+class GridJob:
+    """A validated grid: data, axes, grouping, engine and options, and its key."""
+
+    Xs: np.ndarray
+    ys: np.ndarray
+    Xt: np.ndarray
+    yt: np.ndarray
+    kappas: np.ndarray
+    xis: np.ndarray
+    grouping: str
+    engine: str
+    options: dict
+    key: str
+    desc: str
+
+    @property
+    def n_points(self) -> int:
+        """Points of the grid (kappas x xis)."""
+        return self.kappas.size * self.xis.size
+
+    def estimate(self, n_points: int | None = None) -> str:
+        """A rough duration of ``n_points`` (default: all) fits of this job."""
+        n = self.n_points if n_points is None else n_points
+        return size_estimate(n, self.engine, self.Xs.shape[0])
+
+
+def prepare_grid(source, target, kappas=None, xis=None, grouping: str = "authors",
+                 engine: str = "fast", options: dict | None = None,
+                 confirm_large: bool = False) -> GridJob:
+    """Validate the inputs of a grid and compute its key (see :func:`compute_grid`)."""
+    options = keys.engine_options(engine, dict(options or {}))
+    layout.check_grouping(grouping)
+    kappas, xis = grid_axes(kappas, xis)
+    Xs, ys = features_of(source)
+    Xt, yt = features_of(target)
+    check_label_kinds(ys, yt)
+    yt = check_labels(yt, check_features(Xt, "target features").shape[0], "target")
+    Xs, ys, Xt, _ = check_source_target(Xs, ys, Xt, classes=np.union1d(ys, yt))
+    desc = f"grid {_name(source)} -> {_name(target)} ({grouping})"
+    job = GridJob(Xs, ys, Xt, yt, kappas, xis, grouping, engine, options,
+                  fingerprint(Xs, ys, Xt, yt, kappas, xis, grouping, engine, options), desc)
+    check_size(job.n_points, confirm_large, job.estimate())
+    return job
+
+
+def check_size(n_points: int, confirm_large: bool, estimate: str) -> None:
+    """:func:`~tgsr_lib.checks.check_grid_size` with the rough duration in the message."""
+    try:
+        check_grid_size(n_points, confirm_large)
+    except ValueError as err:
+        raise ValueError(f"{err}; {estimate}") from None
+
+
+def run_grid(job: GridJob, out: str | os.PathLike | None = None, progress: bool | None = None,
+             client=None, chunk_size: int = 2760, checkpoint_every: float = 20.0,
+             progress_every: float | None = None) -> pd.DataFrame:
+    """Compute a prepared grid (see :func:`compute_grid` for the parameters)."""
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    for name, value in (("checkpoint_every", checkpoint_every),
+                        ("progress_every", progress_every)):
+        if value is not None and not (isinstance(value, (int, float)) and value >= 0):
+            raise ValueError(f"{name}={value!r} is out of range: give seconds >= 0")
+    out = None if out is None else check_writable(out)
+    kk, xx = grid_points(job.kappas, job.xis)
+    ckpt = Checkpoint(out, job.key, kk.size, checkpoint_every)
+    todo = np.flatnonzero(~ckpt.done)
+    every = progress_mod.PROGRESS_EVERY if progress_every is None else progress_every
+    bar = Progress(kk.size, ckpt.resumed, progress, job.desc, every)
+    bar.start(job.engine, job.Xs.shape[0], ckpt.path)
+    try:
+        if client is None:
+            _run_local(job, kk, xx, todo, ckpt, bar)
+        else:
+            _run_dask(client, job, kk, xx, todo, ckpt, bar, chunk_size)
+        df = pd.DataFrame({"kappa": kk, "xi": xx, "accuracy": ckpt.acc, "macro_f1": ckpt.f1,
+                           "n_iter": ckpt.n_iter})
+        if not ckpt.converged.all():
+            warnings.warn(f"{int((~ckpt.converged).sum())} grid points stopped at the "
+                          "iteration limit without converging", RuntimeWarning, stacklevel=3)
+        if out is not None:
+            _write(df, out)
+    except BaseException as err:  # Ctrl-C, engine or worker errors, a full disk: keep the work
+        bar.close(ok=False)
+        _add_note(err, ckpt.save_after_error())
+        raise
+    bar.close()
+    ckpt.remove()
+    return df
+
+
+def _write(df: pd.DataFrame, out: Path) -> None:
+    try:
+        write_csv_atomic(df, out)
+    except OSError as err:
+        if err.errno is None:
+            raise
+        raise type(err)(err.errno, f"cannot write {out}: {err.strerror}") from err
+
+
+def _add_note(err: BaseException, note: str) -> None:
+    if hasattr(err, "add_note"):
+        err.add_note(note)
+    else:  # Python 3.10
+        err.__notes__ = [*getattr(err, "__notes__", []), note]
+
+
+def solve_points(Xs, ys, Xt, kappas, xis, grouping: str = "authors", engine: str = "fast",
+                 on_result: Callable | None = None, **engine_options):
+    """Predictions on the target for each (kappas[p], xis[p]).
+
+    Returns ``(pred (P, Nt), n_iter (P,), converged (P,))``. ``on_result(positions, pred,
+    n_iter, converged)`` is called as fits finish. Engines: ``"fast"`` (CPU, numba),
+    ``"gpu"`` (CuPy), ``"reference"`` (one fit at a time with :class:`TGSR`); options as in
+    :func:`compute_grid`.
+    """
+    options = keys.engine_options(engine, engine_options)
+    if engine in ("fast", "gpu"):
+        from tgsr_lib.model.driver import solve_many
+        from tgsr_lib.model.problem import GridProblem
+
+        problem = GridProblem(Xs, ys, Xt, grouping)
+        return solve_many(problem, kappas, xis, backend="numba" if engine == "fast" else "array",
+                          on_result=on_result, **options)
+    pred = np.zeros((len(kappas), len(Xt)), dtype=np.asarray(ys).dtype)
+    n_iter = np.zeros(len(kappas), dtype=np.int64)
+    converged = np.zeros(len(kappas), dtype=bool)
+    for p, (k, x) in enumerate(zip(kappas, xis, strict=True)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model = TGSR(k, x, grouping, **options).fit(Xs, ys, Xt)
+        pred[p] = model.predict(Xt)
+        n_iter[p] = model.n_iter_
+        converged[p] = model.converged_
+        if on_result is not None:
+            on_result(np.array([p]), pred[p:p + 1], n_iter[p:p + 1], converged[p:p + 1])
+    return pred, n_iter, converged
+
+
+def features_of(spec) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` of a database name, a feature file path, or an ``(X, y, ...)`` tuple."""
+    if isinstance(spec, tuple):
+        if len(spec) < 2:
+            raise ValueError("a features tuple must be (X, y) or (X, y, class_names)")
+        X = np.asarray(spec[0])
+        if X.dtype.kind in "biuf":  # anything else: checked (and named) by the caller
+            X = X.astype(np.float64, copy=False)
+        return X, np.asarray(spec[1]).ravel()
+    if isinstance(spec, (str, os.PathLike)):
+        f = load_features(os.fspath(spec))
+        return f.X, f.y
+    raise ValueError(f"expected a database name, a feature file or (X, y, ...), "
+                     f"not {type(spec).__name__}")
+
+
+def _name(spec) -> str:
+    if isinstance(spec, tuple):
+        return "features"
+    return Path(os.fspath(spec)).name if isinstance(spec, os.PathLike) else str(spec)
+
+
+def _run_local(job: GridJob, kk, xx, todo, ckpt: Checkpoint, bar: Progress) -> None:
+    """Solve the points ``todo``, scoring and checkpointing fits as they finish."""
+    if todo.size == 0:
+        return
+
+    def on_result(pos, pred, n_iter, converged):
+        acc, f1 = score_predictions(job.yt, pred)
+        ckpt.record(todo[pos], acc, f1, n_iter, converged)
+        bar.update(len(pos))
+
+    solve_points(job.Xs, job.ys, job.Xt, kk[todo], xx[todo], job.grouping, job.engine,
+                 on_result=on_result, **job.options)
+
+
+def _chunk_task(Xs, ys, Xt, yt, kappas, xis, grouping, engine, options):
+    pred, n_iter, conv = solve_points(Xs, ys, Xt, kappas, xis, grouping, engine, **options)
+    acc, f1 = score_predictions(yt, pred)
+    return acc, f1, n_iter, conv
+
+
+def _run_dask(client, job: GridJob, kk, xx, todo, ckpt: Checkpoint, bar: Progress,
+              chunk_size: int) -> None:
+    def on_chunk(idx, result):
+        acc, f1, n_iter, conv = result
+        ckpt.record(idx, acc, f1, n_iter, conv)
+        bar.update(idx.size)
+
+    distributed.run_chunks(client, _chunk_task, [job.Xs, job.ys, job.Xt, job.yt], kk, xx, todo,
+                           chunk_size, (job.grouping, job.engine, job.options), on_chunk)
+
+
+def best_row(df: pd.DataFrame, by: str = "macro_f1") -> pd.Series:
+    """The first row with the highest ``by`` (the authors' selection rule)."""
+    if not isinstance(df, pd.DataFrame) or by not in df.columns or df.empty:
+        raise ValueError(f"best_row needs a non-empty grid DataFrame with a {by!r} column")
+    return df.loc[df[by].idxmax()]
+

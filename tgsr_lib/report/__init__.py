@@ -1,0 +1,1 @@
+"""Reports: result ``tables`` against the paper and the records, ``plotting``, the ``explorer``."""
