@@ -51,6 +51,14 @@ REGISTRY = {
         "0d801171b0523ff0ccbe277fbf68b31d0f3103bc487fb3fe14418c80a4edbc84",
     "Acc/3class/Acc_record_3class_SMIC_HS_CASME2_feature_LBPTOP_R3P8.mat":
         "df4557e5e3eece8f71961bbda46e799687fd80dd656c006ea3ddcdff99b26db6",
+    "Acc/3class/Acc_record_3class_CASME2_SMIC_VIS_feature_LBPTOP_R3P8.mat":
+        "95ef23b24cc6639762f9cf6f6e501f17cbf1c40be017e73fa7105ff359d05e73",
+    "Acc/3class/Acc_record_3class_SMIC_VIS_CASME2_feature_LBPTOP_R3P8.mat":
+        "e432287c1224594c1fe3beac0d7ccb00a65ef746684bb746cfd566348b70130f",
+    "Acc/3class/Acc_record_3class_CASME2_SMIC_NIR_feature_LBPTOP_R3P8.mat":
+        "6044d6850d44512d6aa4543239308895fe1c511e7afe95ca52bedaf658d6a9fc",
+    "Acc/3class/Acc_record_3class_SMIC_NIR_CASME2_feature_LBPTOP_R3P8.mat":
+        "db8ca269cd76d4b8e7e3695a321aeb23fa807b99a88d6c98c567f4e673eaeeb5",
 }
 
 #: Class names of the authors' labels 1, 2, 3.
