@@ -12,10 +12,12 @@ STAMP := $(VENV)/.installed-stamp
 
 install: $(STAMP)
 
+# The package (editable) with every extra (notebooks, dask, video, baselines) and the test
+# tools; the library alone needs only `pip install -e .` (see the README).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[all,test]"
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -34,4 +36,16 @@ benchmark: $(STAMP)
 	$(PY) benchmarks/grid_speed.py
 
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) results .pytest_cache _build
+
+# The paper as a website: the executed notebooks (results/notebooks from `make reproduce`,
+# else the committed ones with their stored outputs) rendered by Sphinx + myst-nb into
+# _build/html (open _build/html/index.html); no notebook is re-executed.
+.PHONY: book browser-test
+book: $(STAMP)
+	$(PY) book/build.py
+
+# The explorer (notebook 09) in JupyterLab and the book, driven in headless chromium
+# (apt-get install chromium); screenshots in pytest's temporary folder.
+browser-test: $(STAMP)
+	$(PY) -m pytest tests/test_browser.py -p no:cacheprovider -v

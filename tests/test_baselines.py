@@ -303,6 +303,36 @@ def test_regeneration_reduces_the_mean_discrepancy(name):
         assert np.linalg.norm(est.regenerate(Xs) - Xs) < 0.1 * np.linalg.norm(Xs)
 
 
+# --------------------------------------------------------------------------- any features
+
+
+def test_subspace_sizes_are_bounded_by_the_features():
+    """GFK and SA take features of any dimension; their subspaces cannot be larger than it
+    (6 features here, fewer than the samples of either domain)."""
+    Xs, ys, Xt, yt = shifted_domains(d=6)
+    for name in ("GFK", "SA"):
+        with pytest.raises(ValueError, match=r"dim=7 must be in 1\.\.6 .*the 6 features"):
+            bl.make_method(name, dim=7).fit(Xs, ys, Xt)
+        pred = bl.make_method(name, dim=6).fit(Xs, ys, Xt).predict(Xt)
+        assert pred.shape == yt.shape
+
+
+def test_grid_search_on_own_features():
+    """grid_search on a user's (Xs, ys, Xt, yt) of any dimension, without an experiment: each
+    row is the method fitted with that setting and scored with the project's metrics."""
+    Xs, ys, Xt, yt = shifted_domains(d=40)
+    grid = bl.grid_search("SVM", None, {"C": [0.01, 1.0]}, data=(Xs, ys, Xt, yt))
+    assert grid["experiment"].isna().all() and len(grid) == 2
+    for (_, row), C in zip(grid.iterrows(), [0.01, 1.0], strict=True):
+        pred = bl.make_method("SVM", C=C).fit(Xs, ys, Xt).predict(Xt)
+        assert row["macro_f1"] == bl.metrics.macro_f1(yt, pred)
+        assert row["accuracy"] == bl.metrics.accuracy(yt, pred)
+    with pytest.raises(ValueError, match="give an experiment, or your own data"):
+        bl.grid_search("SVM", None)
+    with pytest.raises(ValueError, match="unknown method"):
+        bl.grid_search("NOPE", None, data=(Xs, ys, Xt, yt))
+
+
 # --------------------------------------------------------------------------- real features
 
 

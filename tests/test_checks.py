@@ -68,7 +68,7 @@ def test_grid_problem_refuses_bad_features():
     assert ok.n_groups == 30 and ok.gmax == 10
     with pytest.raises(ValueError, match="X_eval have 5 columns, expected"):
         GridProblem(Xs, ys, Xt, gid, X_eval=Xt[:, :5])
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="holds one class"):
         GridProblem(Xs, np.ones_like(ys), Xt, gid)
     with pytest.raises(ValueError, match="must be a GridProblem"):
         solve_many("problem", [1], [1.0])

@@ -25,9 +25,9 @@ def test_record_layout():
     assert list(rec.columns) == ["kappa", "xi", "accuracy", "macro_f1"]
     assert len(rec) == 85 * 276
     assert rec.kappa.iloc[0] == 1 and rec.kappa.iloc[-1] == 85
-    assert len(datasets.available_records()) == 8
-    with pytest.raises(datasets.DataUnavailableError, match="tgsr grid"):
-        datasets.load_record("CASME2", "SMIC_NIR")
+    assert len(datasets.available_records()) == 12
+    with pytest.raises(ValueError, match="unknown database"):
+        datasets.load_record("CASME2", "SAMM")
 
 
 def test_unknown_database():
@@ -99,11 +99,21 @@ def test_user_formats_roundtrip(tmp_path, monkeypatch):
     assert datasets.load_features("SMIC_HS").X.shape == X.shape
 
 
+def test_own_features_of_any_dimension_and_labels(tmp_path):
+    """Your own database: any number of columns, your own integer class ids."""
+    X, y = _fake()
+    np.savez(tmp_path / "own.npz", X=X[:, :100], y=y + 3)
+    own = datasets.load_features(str(tmp_path / "own.npz"))
+    assert own.X.shape == (y.size, 100) and set(own.y) == set(y + 3)
+    assert own.class_names == tuple(str(v) for v in np.unique(y + 3))
+    np.savez(tmp_path / "columns.npz", X=X[:, :100].T, y=y)  # one column per sample
+    assert datasets.load_features(str(tmp_path / "columns.npz")).X.shape == (y.size, 100)
+
+
 @pytest.mark.parametrize("mutate, message", [
-    (lambda X, y: (X[:, :100], y), "100 dimensions per sample, expected 15045"),
     (lambda X, y: (np.where(np.arange(X.shape[1]) == 5, np.nan, X), y), "NaN or inf"),
     (lambda X, y: (X, y[:-1]), "labels"),
-    (lambda X, y: (X, y + 3), "outside 1"),
+    (lambda X, y: (X, y + 0.5), "numeric labels must be integers"),
 ])
 def test_bad_user_files(tmp_path, mutate, message):
     X, y = mutate(*_fake())

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -46,3 +48,66 @@ def test_confusion_and_errors():
         metrics.accuracy([1, 2], [1])
     with pytest.raises(ValueError, match="empty"):
         metrics.macro_f1([], [])
+
+
+# --------------------------------------------------------------------------- against sklearn
+
+
+def _random_labels(seed, labels, n=60):
+    """True and predicted labels, with one class that is only predicted and one true class
+    that is never predicted (besides the usual confusions)."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    only_predicted, never_predicted = labels[-1], labels[0]
+    t = rng.choice(labels[:-1], n)  # the last label is never true
+    p = np.where(rng.random(n) < 0.6, t, rng.choice(labels, n))
+    p[p == never_predicted] = labels[1]  # the first label is never predicted
+    p[:2] = only_predicted
+    return t, p
+
+
+LABEL_SETS = [[1, 2, 3, 4], ["negative", "positive", "surprise", "other"], [0, 5, 7]]
+
+
+@pytest.mark.parametrize("labels", LABEL_SETS, ids=["numbers", "strings", "three"])
+@pytest.mark.parametrize("seed", range(5))
+def test_metrics_equal_sklearn(seed, labels):
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+    t, p = _random_labels(seed, labels)
+    union = np.union1d(t, p)
+    assert set(p) - set(t) and set(t) - set(p)  # both special classes occur
+    assert metrics.accuracy(t, p) == accuracy_score(t, p)
+    ref_f1 = f1_score(t, p, average="macro", labels=union, zero_division=0)
+    assert metrics.macro_f1(t, p) == pytest.approx(ref_f1, abs=1e-15)
+    per_class = f1_score(t, p, average=None, labels=union, zero_division=0)
+    assert list(metrics.f1_per_class(t, p)) == union.tolist()
+    np.testing.assert_allclose(list(metrics.f1_per_class(t, p).values()), per_class,
+                               rtol=0, atol=1e-15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "y_pred contains classes not in y_true"
+        ref_uar = balanced_accuracy_score(t, p)
+    assert metrics.uar(t, p) == pytest.approx(ref_uar, abs=1e-15)
+    # the batched scores of the grids are the same numbers
+    acc, f1 = metrics.score_predictions(t, np.stack([p, t, np.roll(p, 3)]))
+    assert acc[0] == accuracy_score(t, p) and acc[1] == 1.0
+    assert f1[0] == pytest.approx(ref_f1, abs=1e-15) and f1[1] == 1.0
+    assert f1[2] == pytest.approx(f1_score(t, np.roll(p, 3), average="macro",
+                                           labels=np.union1d(t, p), zero_division=0), abs=1e-15)
+
+
+def test_uar_counts_true_classes_only():
+    # class 1: recall 1/2, class 2: 1/1, class 3: 0/1; class 4 is only predicted
+    t = [1, 1, 2, 3]
+    p = [1, 2, 2, 4]
+    assert metrics.uar(t, p) == pytest.approx((0.5 + 1 + 0) / 3)
+    # macro-F1 counts the predicted-only class 4 with F1 0: (2/3 + 2/3 + 0 + 0) / 4
+    assert metrics.macro_f1(t, p) == pytest.approx((2 / 3 + 2 / 3) / 4)
+    with pytest.raises(ValueError, match="must match"):
+        metrics.uar([1, 2], [1])
+
+
+def test_stats_uses_the_metrics_uar():
+    from tgsr_lib.compare import stats
+
+    assert stats.uar is metrics.uar

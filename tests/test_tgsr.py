@@ -142,9 +142,11 @@ def test_bad_data():
         TGSR().fit(X, y, X[:, :-1])
     with pytest.raises(ValueError, match=r"class\(es\) \[3\] have no source sample"):
         TGSR(classes=[1, 2, 3]).fit(X, [1, 2, 1, 2, 1, 2], X)
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="holds one class"):
         TGSR().fit(X, [1] * 6, X)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted"):
         TGSR().predict(X)
 
 

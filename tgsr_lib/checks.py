@@ -12,6 +12,7 @@ import math
 import numbers
 
 import numpy as np
+from sklearn.utils.multiclass import type_of_target
 
 #: Largest grid the runner computes without ``confirm_large=True`` (the command line's
 #: ``--yes``): about 20 full paper grids.
@@ -100,15 +101,29 @@ def check_positive_int(value, name: str) -> int:
 
 def check_features(X, name: str = "features", n_features: int | None = None) -> np.ndarray:
     """A 2-D, non-empty, numeric and finite float64 matrix (rows = samples)."""
+    if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"{name}: sparse input is not supported: give a dense array "
+                        "(X.toarray())")
     arr = np.asarray(X)
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} must be real numbers")
+    if arr.dtype.kind == "O":  # e.g. a pandas frame of mixed columns: numbers are fine
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{name} are not numbers ({err}): give a numeric "
+                            "(samples x features) array") from None
+    elif arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} are not numbers (dtype {arr.dtype}): give a numeric "
                          "(samples x features) array")
     arr = np.asarray(arr, dtype=np.float64)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (samples x features), got shape {arr.shape}")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} are empty (shape {arr.shape})")
+        raise ValueError(f"{name} must be 2-D (samples x features), got shape {arr.shape}: "
+                         "Reshape your data, e.g. X.reshape(1, -1) for a single sample")
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if arr.shape[axis] == 0:  # scikit-learn's wording
+            raise ValueError(f"{name} are empty: 0 {what}(s) (shape={arr.shape}) while a "
+                             "minimum of 1 is required.")
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} have {arr.shape[1]} columns, expected {n_features}")
     bad = ~np.isfinite(arr).all(axis=1)
@@ -126,6 +141,9 @@ def check_features(X, name: str = "features", n_features: int | None = None) -> 
 
 def check_labels(y, n_samples: int, name: str = "source") -> np.ndarray:
     """One label per sample, 1-D, no missing values (numbers or strings)."""
+    if y is None:
+        raise ValueError(f"TGSR requires y to be passed, but the target y is None: give the "
+                         f"{name} labels")
     y = np.asarray(y)
     if y.ndim == 2 and 1 in y.shape:
         y = y.ravel()
@@ -153,6 +171,9 @@ def check_source_target(Xs, ys, Xt, classes=None, n_features: int | None = None)
         raise ValueError(f"source features have {Xs.shape[1]} columns but target features "
                          f"{Xt.shape[1]}: both must be the same feature vector")
     ys = check_labels(ys, Xs.shape[0], "source")
+    if ys.dtype.kind == "f" and type_of_target(ys) == "continuous":
+        raise ValueError("Unknown label type: continuous source labels (e.g. "
+                         f"{ys[ys != np.round(ys)][0]!r}): TGSR classifies, give class labels")
     found = np.unique(ys)
     if classes is not None:
         classes = np.unique(np.asarray(classes).ravel())
@@ -167,7 +188,7 @@ def check_source_target(Xs, ys, Xt, classes=None, n_features: int | None = None)
             raise ValueError(f"source labels {extra.tolist()} are not in classes "
                              f"{classes.tolist()}")
     if found.size < 2:
-        raise ValueError(f"the source holds a single class {found.tolist()}: need at least two")
+        raise ValueError(f"the source holds one class {found.tolist()}: need at least two")
     return Xs, ys, Xt, found
 
 

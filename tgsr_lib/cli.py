@@ -10,6 +10,11 @@ The paper's full grid of Exp.11, and of every experiment with public features::
 
     tgsr grid --source CASME2 --target SMIC_NIR --kappa 1:85 --xi paper --out exp11.csv
     tgsr grid --experiment computable --out grids.csv
+
+Your own features (any dimension) with your own groups, one integer group id per feature::
+
+    tgsr grid --source mine_a.npz --target mine_b.npz --groups groups.npy --kappa all \
+        --xi 0.1,1,10 --out mine.csv
 """
 
 from __future__ import annotations
@@ -38,14 +43,22 @@ the columns kappa,xi,accuracy,macro_f1,n_iter (accuracy as a fraction), one row 
 kappa outer and xi inner (the order of the authors' records). With --experiment the CSV gets
 leading columns experiment,source,target.
 
-kappa SPEC: 'a:b' (inclusive), a comma list '1,12,40', or 'paper' (1..85).
+kappa SPEC: 'a:b' (inclusive), a comma list '1,12,40', or 'paper' / 'all' (1..K, every
+            number of kept groups; K = 85 for the authors' groupings).
 xi SPEC:    'paper' (the 276 values of the paper: 0.001:0.0002:0.01, 0.01:0.002:0.1,
             0.1:0.02:1, 1:0.2:10, 10:2:100, 100:20:1000 in MATLAB's rounding) or a comma list.
 Databases:  CASME2, SMIC_VIS, SMIC_NIR (the authors' released features, downloaded and
             sha256-checked, or read from $TGSR_DATA_DIR), SMIC_HS (only if you supply it:
             $TGSR_SMIC_HS_FEATURES), or a path to a .mat/.npz/.h5 feature file with X
-            (N, 15045) and y: the authors' labels 1..3, or your own class names as strings
-            (the same kind of label in source and target).
+            (N, D) and y: the authors' labels 1..3, or your own class names as strings
+            (the same kind of label in source and target). Source and target have the same
+            D columns: D = 15045 (the authors' LBP-TOP) with --grouping authors|blocks, any D
+            with --groups FILE or --grouping features.
+Groups:     --grouping authors (85 chunks of 177 columns, reproduces the records), blocks
+            (the 85 true facial blocks), features (every column its own group), or --groups
+            FILE: one integer group id per feature column, in a .npy, a .npz holding one
+            array, or a .txt/.csv file (ids separated by commas, spaces or new lines); ids
+            need not be contiguous or sorted. kappa then counts these groups.
 
 A run first says its size and a rough duration; grids of more than {max_points:,} points are
 refused unless --yes is given. On a terminal it shows a progress bar, otherwise (a log file,
@@ -74,9 +87,14 @@ def _add_grid(sub) -> None:
                         "'computable' (5,6,9-12) or 'all' (HS experiments need HS features)")
     p.add_argument("--kappa", default="paper", metavar="SPEC", help="kappa values")
     p.add_argument("--xi", default="paper", metavar="SPEC", help="xi values")
-    p.add_argument("--grouping", choices=("authors", "blocks"), default="authors",
-                   help="85 consecutive chunks (authors, reproduces the records) or true "
-                        "facial blocks")
+    groups = p.add_mutually_exclusive_group()
+    groups.add_argument("--grouping", choices=("authors", "blocks", "features"),
+                        default="authors",
+                        help="85 consecutive chunks (authors, reproduces the records), true "
+                             "facial blocks, or every feature its own group")
+    groups.add_argument("--groups", metavar="FILE",
+                        help="your own groups: one integer group id per feature column "
+                             "(.npy, .npz, .txt or .csv), for features of any dimension")
     p.add_argument("--engine", choices=("fast", "reference"), default="fast",
                    help="fast grid engine or the one-fit-at-a-time reference solver")
     p.add_argument("--out", required=True, metavar="FILE.csv",
@@ -103,7 +121,9 @@ def _run_grid(args) -> int:
     from tgsr_lib.data import protocols
     from tgsr_lib.experiments import axes, io
 
-    kappas = axes.parse_kappa(args.kappa)
+    grouping, n_groups = _groups_option(args)
+    # kappa counts groups: checked now when their number is known without the features
+    kappas = None if n_groups is None else axes.parse_kappa(args.kappa, n_groups)
     xis = axes.parse_xi(args.xi)
     if args.select:
         from tgsr_lib.compare.selection import check_rule
@@ -122,7 +142,7 @@ def _run_grid(args) -> int:
     if args.progress_every < 0:
         raise ValueError(f"--progress-every {args.progress_every:g}: give seconds >= 0")
     out = io.check_writable(args.out)
-    jobs = _prepare_jobs(args, pairs, kappas, xis)
+    jobs = _prepare_jobs(args, pairs, kappas, xis, grouping)
     client = None
     if args.scheduler:
         from tgsr_lib.experiments.distributed import connect
@@ -141,17 +161,37 @@ def _run_grid(args) -> int:
     return 0
 
 
-def _prepare_jobs(args, pairs, kappas, xis) -> list:
+def _groups_option(args):
+    """The groups of ``--grouping`` / ``--groups FILE`` and their number (None for
+    ``features``: the number of feature columns, known once the features are read)."""
+    from tgsr_lib.data import layout
+
+    if args.groups:
+        from tgsr_lib.experiments.io import read_groups_file
+
+        ids = read_groups_file(args.groups)
+        return ids, int(np.unique(ids).size)
+    if args.grouping == "features":
+        return "features", None
+    return args.grouping, layout.N_GROUPS
+
+
+def _prepare_jobs(args, pairs, kappas, xis, grouping) -> list:
     """Validate every experiment's inputs before anything runs; refuse huge grids."""
     from tgsr_lib.data.datasets import DataUnavailableError
-    from tgsr_lib.experiments import progress, runner
+    from tgsr_lib.experiments import axes, progress, runner
 
     skip_missing = bool(args.experiment) and args.experiment.strip().lower() == "all"
+    where = f"--groups {args.groups}" if args.groups else None
     jobs = []
     for number, source, target in pairs:
         try:
-            job = runner.prepare_grid(source, target, kappas, xis, args.grouping, args.engine,
-                                      confirm_large=True)
+            pair_kappas = kappas
+            if pair_kappas is None:  # one group per feature: K = the source's columns
+                n_features = np.shape(runner.features_of(source)[0])[-1]
+                pair_kappas = axes.parse_kappa(args.kappa, n_features)
+            job = runner.prepare_grid(source, target, pair_kappas, xis, grouping, args.engine,
+                                      confirm_large=True, groups_name=where)
         except DataUnavailableError as err:
             if not skip_missing:
                 raise
@@ -187,11 +227,12 @@ def _compute(args, jobs, out, client) -> list:
                                  progress_every=args.progress_every)
         best = runner.best_row(df, "macro_f1")
         label = f"Exp.{number} " if number else ""
-        print(f"{label}{source} -> {target} ({args.grouping}): {len(df)} points; first max-F1 "
+        groups = f"groups of {args.groups}" if args.groups else args.grouping
+        print(f"{label}{source} -> {target} ({groups}): {len(df)} points; first max-F1 "
               f"row kappa={int(best.kappa)} xi={best.xi:g}: accuracy={best.accuracy:.8f} "
               f"macro_f1={best.macro_f1:.8f}")
         if args.select:
-            _print_selection(args.select, source, target, job.kappas, job.xis, args.grouping,
+            _print_selection(args.select, source, target, job.kappas, job.xis, job.grouping,
                              df)
         if args.experiment:
             df.insert(0, "target", target)
@@ -272,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         _traceback(debug)
         _say(f"tgsr: interrupted{_notes(err)}")
         return 130
-    except (ValueError, OSError, RuntimeError) as err:  # DataUnavailableError is a RuntimeError
+    except (ValueError, OSError, RuntimeError, ImportError) as err:  # DataUnavailableError is
+        # a RuntimeError; ImportError: a missing optional dependency, named with its extra
         _traceback(debug)
         _say(f"tgsr: error: {_message(err)}{_notes(err)}")
         return 2

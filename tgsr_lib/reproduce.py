@@ -6,6 +6,8 @@ recomputes them here. Extra papermill parameters apply to every notebook that de
 
     python -m tgsr_lib.reproduce --recompute
     python -m tgsr_lib.reproduce --only 04 -p fixed_xi 1.0 -p fixed_kappa 20
+
+The notebooks need every extra: ``pip install "tgsr[all]"``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import argparse
 import ast
 import sys
 from pathlib import Path
+
+from tgsr_lib._optional import require
 
 
 def notebooks(folder: Path, only: list[str] | None = None) -> list[Path]:
@@ -25,8 +29,7 @@ def notebooks(folder: Path, only: list[str] | None = None) -> list[Path]:
 
 def declared_parameters(path: Path) -> set[str]:
     """Names assigned in a notebook's cell tagged ``parameters``."""
-    import nbformat
-
+    nbformat = require("nbformat", "reading notebooks")
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
@@ -57,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                         metavar=("NAME", "VALUE"), help="papermill parameter (Python literal)")
     args = parser.parse_args(argv)
 
-    import papermill as pm
-
+    pm = require("papermill", "running the notebooks")
     folder = Path(args.notebooks).resolve()
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,9 @@
 
 Every method is a :class:`DomainAdaptationClassifier`: ``fit(Xs, ys, Xt)`` on labelled
 source and unlabelled target samples (rows), then ``predict(X)``, the same interface as
-:class:`tgsr_lib.TGSR`. :data:`METHODS` maps the names of ``paper_table.csv`` to the classes:
+:class:`tgsr_lib.TGSR`. They take features of any dimension (the authors' 15,045-dimensional
+LBP-TOP, optical flow, deep features...); only the subspace sizes of GFK and SA are bounded by
+it. :data:`METHODS` maps the names of ``paper_table.csv`` to the classes:
 
 ========  ===========================================================  =====================
 name      method                                                       implementation
@@ -152,9 +154,10 @@ def _with_skada():
     scikit-learn's global metadata routing; restore the previous setting."""
     import sklearn
 
-    before = sklearn.get_config()["enable_metadata_routing"]
-    import skada
+    from tgsr_lib._optional import require
 
+    before = sklearn.get_config()["enable_metadata_routing"]
+    skada = require("skada", "the skada-based baselines")
     sklearn.set_config(enable_metadata_routing=before)
     return skada
 
@@ -315,9 +318,10 @@ class GFK(DomainAdaptationClassifier):
     def _fit(self, Xs, ys, Xt):
         if self.classifier not in ("svm", "1nn"):
             raise ValueError(f"classifier={self.classifier!r}: use 'svm' or '1nn'")
-        m = min(len(Xs), len(Xt)) - 1
+        m = min(len(Xs) - 1, len(Xt) - 1, Xs.shape[1])
         if not 1 <= self.dim <= m:
-            raise ValueError(f"dim={self.dim} must be in 1..{m} (samples of a domain - 1)")
+            raise ValueError(f"dim={self.dim} must be in 1..{m} (samples of a domain - 1, "
+                             f"and at most the {Xs.shape[1]} features)")
         F, M, self.principal_angles_ = alg.gfk_factors(alg.pca_basis(Xs, self.dim),
                                                        alg.pca_basis(Xt, self.dim))
         # G = F M F^T; keep Zs = Xs F and M so that x^T G z = (x F) M (z F)^T.
@@ -360,9 +364,10 @@ class SubspaceAlignment(DomainAdaptationClassifier):
 
     def _fit(self, Xs, ys, Xt):
         skada = _with_skada()
-        m = min(len(Xs), len(Xt))
+        m = min(len(Xs), len(Xt), Xs.shape[1])
         if not 1 <= self.dim <= m:
-            raise ValueError(f"dim={self.dim} must be in 1..{m} (samples of a domain)")
+            raise ValueError(f"dim={self.dim} must be in 1..{m} (samples of a domain, and at "
+                             f"most the {Xs.shape[1]} features)")
         X, sd = _domains(Xs, Xt)
         self.adapter_ = skada.SubspaceAlignmentAdapter(n_components=self.dim,
                                                        random_state=0).fit(X, sample_domain=sd)
@@ -614,17 +619,28 @@ def grid_points(grid: dict[str, Iterable]) -> list[dict[str, Any]]:
             for values in itertools.product(*(list(grid[k]) for k in keys))]
 
 
-def grid_search(method: str, experiment: int | Experiment,
+def grid_search(method: str, experiment: int | Experiment | None,
                 grid: dict[str, Iterable] | None = None, data=None) -> pd.DataFrame:
     """Every grid point of ``method`` on ``experiment``: one row per point, in grid order,
-    with ``params`` (JSON), ``accuracy``, ``macro_f1`` and ``seconds``."""
-    exp = experiment if isinstance(experiment, Experiment) else get_experiment(experiment)
+    with ``params`` (JSON), ``accuracy``, ``macro_f1`` and ``seconds``.
+
+    ``data = (Xs, ys, Xt, yt)`` gives your own features (any dimension) instead of the
+    experiment's; ``experiment`` may then be None (the ``experiment`` column is None).
+    """
+    if experiment is None:
+        if data is None:
+            raise ValueError("give an experiment, or your own data=(Xs, ys, Xt, yt)")
+        exp = None
+    else:
+        exp = experiment if isinstance(experiment, Experiment) else get_experiment(experiment)
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
     data = load_experiment(exp) if data is None else data
     grid = METHODS[method].param_grid if grid is None else grid
     rows = []
     for params in grid_points(grid):
         res = evaluate(make_method(method, **params), data)
-        rows.append({"experiment": exp.number, "method": method,
+        rows.append({"experiment": None if exp is None else exp.number, "method": method,
                      "params": json.dumps(params, sort_keys=True), **res})
     return pd.DataFrame(rows)
 

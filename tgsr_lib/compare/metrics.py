@@ -1,7 +1,17 @@
-"""Accuracy and macro-F1 exactly as the authors compute them.
+"""Accuracy, macro-F1 and UAR, with the authors' conventions.
 
-Macro-F1 is the mean, over the classes in the union of true and predicted labels, of the
-per-class F1 score ``2 TP / (2 TP + FP + FN)`` (0 where undefined).
+* :func:`accuracy`: the fraction of correct predictions (the paper prints it in %);
+* :func:`macro_f1`: the mean, over the classes in the *union* of true and predicted labels, of
+  the per-class F1 score ``2 TP / (2 TP + FP + FN)`` (:func:`f1_per_class`; 0 where undefined).
+  This is the authors' "mean F1" and equals scikit-learn's
+  ``f1_score(y_true, y_pred, average="macro", labels=union, zero_division=0)``;
+* :func:`uar`: the unweighted average recall (balanced accuracy), the mean over the *true*
+  classes of the per-class recall ``TP_c / N_c``; scikit-learn's ``balanced_accuracy_score``.
+  A class that is only predicted counts in macro-F1 (with F1 0) but not in UAR.
+
+:func:`score_predictions` scores many prediction vectors at once (the grids); its values are
+those of :func:`accuracy` and :func:`macro_f1` row by row. The tests check all of them against
+scikit-learn on random labels (numbers and strings, classes only predicted or never predicted).
 """
 
 from __future__ import annotations
@@ -41,8 +51,34 @@ def f1_per_class(y_true, y_pred) -> dict:
 
 
 def macro_f1(y_true, y_pred) -> float:
-    """Unweighted mean of the per-class F1 scores (the paper's "mean F1")."""
+    """Unweighted mean of the per-class F1 scores over the union of true and predicted
+    labels (the paper's "mean F1")."""
     return float(np.mean(list(f1_per_class(y_true, y_pred).values())))
+
+
+def uar(y_true, y_pred) -> float:
+    """Unweighted average recall (UAR), also called balanced accuracy.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like, shape (N,)
+        True and predicted labels (numbers or strings).
+
+    Returns
+    -------
+    float
+        Mean over the classes present in ``y_true`` of the per-class recall ``TP_c / N_c``.
+        Classes that are only predicted do not count (unlike :func:`macro_f1`, which averages
+        over the union of true and predicted classes).
+
+    References
+    ----------
+    .. [1] K. H. Brodersen, C. S. Ong, K. E. Stephan and J. M. Buhmann, "The balanced
+       accuracy and its posterior distribution", ICPR 2010, 3121-3124.
+    """
+    y_true, y_pred = _check(y_true, y_pred)
+    classes = np.unique(y_true)
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in classes]))
 
 
 def confusion_matrix(y_true, y_pred, labels) -> np.ndarray:

@@ -49,6 +49,11 @@ the held-out source fold and the target.
 Ties are broken by grid order (the first point, kappa outer and xi inner), the same
 convention as the oracle rule of the paper (:func:`tgsr_lib.report.tables.first_best`).
 
+Any features and groups work: ``grouping`` takes what ``TGSR(groups=...)`` takes (the
+authors' ``"authors"`` / ``"blocks"`` for their 15,045-dimensional features, ``"features"``,
+or an integer array with one group id per feature, for features of any dimension), and kappa
+runs over ``1..K`` for the ``K`` groups of that layout.
+
 Why the real target in the transfer term: the model scored in cross-validation then differs
 from the deployed one only by the missing source fold, as IWCV and DEV assume (they correct
 the *evaluation* for the shift, not the training). Had the held-out source fold played the
@@ -77,14 +82,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tgsr_lib.checks import check_source_target
+from tgsr_lib.checks import check_positive_int, check_source_target
 from tgsr_lib.compare.metrics import score_predictions
-from tgsr_lib.data import layout
+from tgsr_lib.data import layout as authors_layout
 from tgsr_lib.data.datasets import load_features
-from tgsr_lib.experiments.axes import grid_axes, grid_points, paper_kappas, paper_xis
+from tgsr_lib.experiments.axes import grid_axes, grid_points, paper_xis
 from tgsr_lib.experiments.io import write_csv_atomic
-from tgsr_lib.experiments.runner import features_of
+from tgsr_lib.experiments.runner import Grouping, check_grouping, features_of
 from tgsr_lib.model import GridProblem, solve_many
+from tgsr_lib.model.groups import resolve_groups
 
 #: The label-free rules, see the module docstring.
 RULES = ("source_cv", "iwcv", "dev", "reverse", "mmd")
@@ -112,16 +118,21 @@ def check_rule(rule: str) -> str:
     return rule
 
 
-def subgrid(kappa_step: int = 4, xi_step: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """Every ``kappa_step``-th kappa (from 1) and every ``xi_step``-th xi of the paper's grid.
+def subgrid(kappa_step: int = 4, xi_step: int = 10, n_groups: int = authors_layout.N_GROUPS
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``kappa_step``-th kappa of ``1..n_groups`` (from 1) and every ``xi_step``-th xi of
+    the paper's grid.
 
-    The default gives 22 kappas (1, 5, ..., 85) x 28 xis (0.001 ... 900) = 616 points, a
-    subset of the paper's 23,460 with exactly the same floating-point xi values.
+    The default (the authors' 85 groups) gives 22 kappas (1, 5, ..., 85) x 28 xis
+    (0.001 ... 900) = 616 points, a subset of the paper's 23,460 with exactly the same
+    floating-point xi values. For your own groups give their number ``n_groups`` (``K`` of
+    :func:`tgsr_lib.model.groups.resolve_groups`).
     """
     for name, step in (("kappa_step", kappa_step), ("xi_step", xi_step)):
         if isinstance(step, bool) or int(step) != step or step < 1:
             raise ValueError(f"{name}={step!r}: use a positive integer (1 = every value)")
-    return paper_kappas()[:: int(kappa_step)], paper_xis()[:: int(xi_step)]
+    n_groups = check_positive_int(n_groups, "n_groups")
+    return np.arange(1, n_groups + 1)[:: int(kappa_step)], paper_xis()[:: int(xi_step)]
 
 
 def _source(spec) -> tuple[np.ndarray, np.ndarray]:
@@ -331,7 +342,7 @@ def _reverse_predictions(Xt, pseudo, Xu, Xe, kk, xx, grouping) -> np.ndarray:
     return out
 
 
-def rule_scores(source, target, kappas=None, xis=None, grouping: str = "authors", *,
+def rule_scores(source, target, kappas=None, xis=None, grouping: Grouping = "authors", *,
                 n_folds: int = 5, groups=None, seed: int = 0, reverse: bool = True,
                 weights: np.ndarray | None = None,
                 progress: Callable[[str], None] | None = None) -> pd.DataFrame:
@@ -342,8 +353,11 @@ def rule_scores(source, target, kappas=None, xis=None, grouping: str = "authors"
     source : database name, feature file or ``(X, y[, class_names])``.
     target : database name, feature file, features ``X`` or ``(X, ...)``: only the features
         are used, target labels never are.
-    kappas, xis : grid axes (default: the paper's full grid; see :func:`subgrid`).
-    grouping : ``"authors"`` or ``"blocks"``.
+    kappas, xis : grid axes (default: every kappa 1..K and the paper's 276 xi values; see
+        :func:`subgrid`).
+    grouping : the feature groups, as ``TGSR(groups=...)``: ``"authors"`` or ``"blocks"``
+        (the authors' 15,045-dimensional features), ``"features"`` or one integer group id
+        per feature (any dimension).
     n_folds, groups, seed : source cross-validation (:func:`source_folds`).
     reverse : also run the reverse fits (``reverse_f1``; doubles the cost).
     weights : importance weights of the source samples (default :func:`importance_weights`).
@@ -353,11 +367,12 @@ def rule_scores(source, target, kappas=None, xis=None, grouping: str = "authors"
     DataFrame, one row per point (kappa outer, xi inner): ``kappa``, ``xi`` and
     :data:`SCORE_COLUMNS`.
     """
-    layout.check_grouping(grouping)
+    grouping = check_grouping(grouping)
     Xs, ys = _source(source)
     Xt = _target_features(target)
     Xs, ys, Xt, classes = check_source_target(Xs, ys, Xt)
-    kappas, xis = grid_axes(kappas, xis)
+    n_groups = resolve_groups(grouping, Xs.shape[1]).n_groups  # (groups: subject ids)
+    kappas, xis = grid_axes(kappas, xis, n_groups)
     kk, xx = grid_points(kappas, xis)
     folds = source_folds(ys, n_folds, groups, seed)
     if weights is None:
@@ -468,13 +483,13 @@ def choose(scores: pd.DataFrame, rule: str) -> pd.Series | None:
 
 
 def select_point(rule: str, source, target, kappas=None, xis=None,
-                 grouping: str = "authors", **options) -> dict:
+                 grouping: Grouping = "authors", **options) -> dict:
     """The (kappa, xi) that ``rule`` picks without target labels.
 
-    ``source``/``target`` as in :func:`rule_scores` (the target's labels are ignored);
-    ``kappas``/``xis`` are the grid axes (default: the paper's full grid, about
-    ``23,460 x n_folds`` fits, tens of minutes; see :func:`subgrid`). ``options`` go to
-    :func:`rule_scores` (``n_folds``, ``groups``, ``seed``).
+    ``source``/``target`` and ``grouping`` as in :func:`rule_scores` (the target's labels are
+    ignored); ``kappas``/``xis`` are the grid axes (default: the full grid, for the authors'
+    features about ``23,460 x n_folds`` fits, tens of minutes; see :func:`subgrid`).
+    ``options`` go to :func:`rule_scores` (``n_folds``, ``groups`` (subject ids), ``seed``).
 
     Returns ``{"rule", "kappa", "xi", "score", "score_name"}``.
     """
@@ -503,10 +518,17 @@ def experiment_rule_scores(number: int, grouping: str = "authors", *, kappa_step
                            progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """:func:`rule_scores` of one paper experiment on :func:`subgrid`, cached as CSV.
 
-    The cache holds label-free scores only (no target metric).
+    The cache holds label-free scores only (no target metric). ``grouping`` is a name (it is
+    part of the cache file's name): ``"authors"``, ``"blocks"`` or ``"features"``; for other
+    groups call :func:`rule_scores`.
     """
     from tgsr_lib.data.protocols import get_experiment
     from tgsr_lib.experiments.io import read_grid
+
+    if not isinstance(grouping, str):
+        raise ValueError("experiment_rule_scores caches by grouping name: give 'authors', "
+                         "'blocks' or 'features' (for your own groups call rule_scores)")
+    check_grouping(grouping)
 
     exp = get_experiment(number)
     path = selection_cache_path(number, grouping, kappa_step, xi_step, n_folds, seed,

@@ -21,7 +21,6 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from tgsr_lib.data.layout import FEATURE_DIM
 from tgsr_lib.data.protocols import DATABASES
 
 BASE_URL = "https://raw.githubusercontent.com/jiangxingxun/Seeking_Salient_Facial_Region/main/"
@@ -73,8 +72,9 @@ class DataUnavailableError(RuntimeError):
 
 
 class Features(NamedTuple):
-    """Features of one database: ``X`` (N, 15045), ``y`` (N,) labels 1..3 with the authors'
-    class names (or, in a user's file, string labels whose sorted values are the names)."""
+    """Features of one database: ``X`` (N, d; d = 15045 for the authors' databases), ``y``
+    (N,) labels 1..3 with the authors' class names (or, in a user's file, string or integer
+    labels whose sorted values are the names)."""
 
     X: np.ndarray
     y: np.ndarray
@@ -178,18 +178,14 @@ def _validate(X: np.ndarray, y: np.ndarray, where: str) -> Features:
     X = np.asarray(X)
     if X.dtype.kind not in "biuf":
         raise ValueError(f"{where}: the features are not numbers (dtype {X.dtype}): store a "
-                         "numeric (samples x 15045) array")
+                         "numeric (samples x features) array")
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).ravel()
     if X.ndim != 2:
-        raise ValueError(f"{where}: features must be a 2-D array (samples x 15045), got {X.shape}")
-    if X.shape[1] != FEATURE_DIM and X.shape[0] == FEATURE_DIM:
+        raise ValueError(f"{where}: features must be a 2-D array (samples x features), got "
+                         f"{X.shape}")
+    if X.shape[0] != y.size and X.shape[1] == y.size:
         X = X.T  # MATLAB column-per-sample layout
-    if X.shape[1] != FEATURE_DIM:
-        raise ValueError(
-            f"{where}: features have {X.shape[1]} dimensions per sample, expected {FEATURE_DIM} "
-            "(the authors' 4-scale LBP-TOP layout; see tgsr_lib.data.layout)"
-        )
     if X.shape[0] != y.size:
         raise ValueError(f"{where}: {X.shape[0]} feature rows but {y.size} labels")
     if X.shape[0] == 0:
@@ -198,8 +194,8 @@ def _validate(X: np.ndarray, y: np.ndarray, where: str) -> Features:
         bad = np.unique(np.nonzero(~np.isfinite(X))[0])
         raise ValueError(f"{where}: NaN or inf in the features of samples {bad[:10].tolist()}")
     y = _labels(y, where)
-    if y.dtype.kind == "U":
-        return Features(X, y, tuple(np.unique(y).tolist()))
+    if y.dtype.kind == "U" or not set(np.unique(y).tolist()) <= {1, 2, 3}:
+        return Features(X, y, tuple(str(v) for v in np.unique(y).tolist()))
     return Features(X, y, CLASS_NAMES)
 
 
@@ -220,16 +216,10 @@ def _labels(y: np.ndarray, where: str) -> np.ndarray:
         raise ValueError(f"{where}: labels must be numbers or strings, not {y.dtype}")
     if y.dtype.kind == "b" or not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
         raise ValueError(
-            f"{where}: numeric labels must be integers 1 (negative), 2 (positive), 3 (surprise)"
-            " (or store your own class names as strings)"
+            f"{where}: numeric labels must be integers (the authors' 1 negative, 2 positive, "
+            "3 surprise, or your own class ids), or store your class names as strings"
         )
-    y = y.astype(np.int64)
-    if not set(np.unique(y).tolist()) <= {1, 2, 3}:
-        raise ValueError(
-            f"{where}: labels {sorted(set(np.unique(y).tolist()))} outside 1 (negative), "
-            "2 (positive), 3 (surprise) (or store your own class names as strings)"
-        )
-    return y
+    return y.astype(np.int64)
 
 
 def _one_label(value, where: str) -> str:
@@ -247,7 +237,8 @@ def read_feature_file(path: str | os.PathLike) -> Features:
     """Read features in the authors' layout from ``.mat`` (v5 or v7.3), ``.npz`` or ``.h5``.
 
     ``.mat`` files hold ``<NAME>_micro_feature`` / ``<NAME>_micro_label`` (the authors'
-    naming) or ``X`` / ``y``; ``.npz`` and ``.h5`` files hold ``X`` (N, 15045) and ``y`` (N,).
+    naming) or ``X`` / ``y``; ``.npz`` and ``.h5`` files hold ``X`` (N, d) and ``y`` (N,). The
+    authors' databases have d = 15045; your own features may have any d.
     Labels are the authors' integers 1..3 or strings (your own class names; ``"1"`` stays a
     string). A missing file raises ``FileNotFoundError``; an empty, truncated or corrupt file,
     non-numeric features or bad labels raise ``ValueError`` naming the file.

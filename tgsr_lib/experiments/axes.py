@@ -45,7 +45,9 @@ def paper_kappas() -> np.ndarray:
 
 
 def parse_kappa(spec: str, n_groups: int = layout.N_GROUPS) -> np.ndarray:
-    """``"a:b"`` (inclusive), ``"1,5,12"``, or ``"paper"``/``"all"`` (1..n_groups)."""
+    """``"a:b"`` (inclusive), ``"1,5,12"``, or ``"paper"``/``"all"`` (1..n_groups), every
+    value checked against ``n_groups`` (the number of feature groups: 85 for the authors'
+    groupings)."""
     spec = str(spec).strip()
     usage = "use 'a:b' (inclusive), a comma list like '1,12,40', or 'paper'"
     if spec.lower() in ("paper", "all"):
@@ -105,7 +107,8 @@ def _short(text: str, limit: int = 40) -> str:
 
 def grid_axes(kappas=None, xis=None, n_groups: int = layout.N_GROUPS
               ) -> tuple[np.ndarray, np.ndarray]:
-    """Validated kappa (int) and xi (float) values of a grid; ``None`` gives the paper's."""
+    """Validated kappa (int) and xi (float) values of a grid for features in ``n_groups``
+    groups; ``None`` gives every kappa ``1..n_groups`` and the paper's 276 xi values."""
     kappas = np.arange(1, n_groups + 1) if kappas is None else kappas
     xis = paper_xis() if xis is None else xis
     return check_kappas(kappas, n_groups), check_xis(xis)

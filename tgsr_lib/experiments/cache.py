@@ -1,10 +1,13 @@
 """Grids on disk, keyed by everything that changes their values (what the notebooks use).
 
 A cached grid's file name holds the first 16 hex digits of its key
-(:func:`~tgsr_lib.experiments.keys.fingerprint`: features and labels, kappas, xis, grouping,
-engine, the solver constants with the defaults filled in, and ``GRID_VERSION``), so a grid
-computed with other options (``tol=1e-3``, another engine...) never answers for the default
-one. ``n_slots`` does not change any value and does not enter the key.
+(:func:`~tgsr_lib.experiments.keys.fingerprint`: features and labels, kappas, xis, the feature
+groups, engine, the solver constants with the defaults filled in, and ``GRID_VERSION``), so a
+grid computed with other options (``tol=1e-3``, another engine, other groups...) never answers
+for the default one. ``n_slots`` does not change any value and does not enter the key.
+
+Any features and groups work as in :func:`~tgsr_lib.experiments.runner.compute_grid`; custom
+groups are named ``custom`` in the file name and enter the key by their layout.
 """
 
 from __future__ import annotations
@@ -15,18 +18,19 @@ from pathlib import Path
 import pandas as pd
 
 from tgsr_lib.experiments.io import read_grid
-from tgsr_lib.experiments.runner import GridJob, prepare_grid, run_grid
+from tgsr_lib.experiments.runner import GridJob, Grouping, prepare_grid, run_grid
 
 DEFAULT_DIR = "cache/grids"
 
 
-def grid_cache_path(source, target, kappas=None, xis=None, grouping: str = "authors",
+def grid_cache_path(source, target, kappas=None, xis=None, grouping: Grouping = "authors",
                     cache_dir: str | os.PathLike = DEFAULT_DIR, engine: str = "fast",
                     **options) -> Path:
     """Where :func:`cached_grid` keeps this grid (every input is validated).
 
-    The name is ``<source>_<target>_<grouping>_<key[:16]>.csv.gz``; the key covers everything
-    that affects the values (see the module docstring). ``options`` are the engine options of
+    The name is ``<source>_<target>_<grouping>_<key[:16]>.csv.gz`` (``<grouping>`` is
+    ``authors``, ``blocks``, ``features`` or ``custom``); the key covers everything that
+    affects the values (see the module docstring). ``grouping`` and ``options`` are those of
     :func:`~tgsr_lib.experiments.runner.compute_grid`.
     """
     job = prepare_grid(source, target, kappas, xis, grouping, engine, options,
@@ -37,7 +41,7 @@ def grid_cache_path(source, target, kappas=None, xis=None, grouping: str = "auth
 def _path(job: GridJob, source, target, cache_dir) -> Path:
     if not isinstance(cache_dir, (str, os.PathLike)) or not os.fspath(cache_dir):
         raise ValueError(f"cache_dir={cache_dir!r}: give a folder path")
-    name = f"{_label(source)}_{_label(target)}_{job.grouping}_{job.key[:16]}.csv.gz"
+    name = f"{_label(source)}_{_label(target)}_{job.grouping_name}_{job.key[:16]}.csv.gz"
     return Path(cache_dir) / name
 
 
@@ -47,7 +51,7 @@ def _label(spec) -> str:
     return Path(str(spec)).stem if Path(str(spec)).suffix else str(spec)
 
 
-def cached_grid(source, target, kappas=None, xis=None, grouping: str = "authors",
+def cached_grid(source, target, kappas=None, xis=None, grouping: Grouping = "authors",
                 cache_dir: str | os.PathLike = DEFAULT_DIR, recompute: bool = False,
                 progress: bool | None = None, engine: str = "fast",
                 confirm_large: bool = False, **options) -> pd.DataFrame:

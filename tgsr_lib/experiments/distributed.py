@@ -23,8 +23,9 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT):
     """
     if not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValueError(f"scheduler timeout={timeout!r} is out of range: give seconds > 0")
-    from dask.distributed import Client
+    from tgsr_lib._optional import require
 
+    Client = require("dask.distributed", "grids on a Dask cluster").Client
     try:
         return Client(address, timeout=timeout)
     except OSError as err:
@@ -40,8 +41,9 @@ def run_chunks(client, task: Callable, data: list, kk: np.ndarray, xx: np.ndarra
                todo: np.ndarray, chunk_size: int, args: tuple, on_chunk: Callable) -> None:
     """Run ``task(*data, kk[idx], xx[idx], *args)`` for chunks ``idx`` of the points ``todo``
     on the cluster; ``on_chunk(idx, result)`` gets each result as it arrives."""
-    from dask.distributed import as_completed
+    from tgsr_lib._optional import require
 
+    as_completed = require("dask.distributed", "grids on a Dask cluster").as_completed
     if todo.size == 0:
         return
     scattered = client.scatter(data, broadcast=True)

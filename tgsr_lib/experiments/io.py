@@ -1,4 +1,5 @@
-"""Files that a crash never leaves half-written: atomic writes, output checks, exact reads.
+"""Files that a crash never leaves half-written: atomic writes, output checks, exact reads;
+and the group files of ``tgsr grid --groups`` (:func:`read_groups_file`).
 
 Every file the runner and the cache write (CSV, ``.csv.gz``, checkpoint) goes through
 :func:`atomic_write`: the content is written to a temporary file in the same folder and
@@ -11,11 +12,16 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+#: File types of :func:`read_groups_file`.
+GROUP_FILE_TYPES = (".npy", ".npz", ".txt", ".csv")
 
 
 def _create_temp(path: Path) -> Path:
@@ -101,3 +107,96 @@ def read_grid(path: str | os.PathLike) -> pd.DataFrame:
     if int(pd.__version__.split(".")[0]) >= 3:  # pandas 3 parses floats exactly by default
         return pd.read_csv(path)
     return pd.read_csv(path, float_precision="round_trip")
+
+
+def read_groups_file(path: str | os.PathLike) -> np.ndarray:
+    """One integer group id per feature, read from a ``.npy``, ``.npz`` (holding exactly one
+    array), ``.txt`` or ``.csv`` file (ids separated by commas, spaces or new lines).
+
+    Ids are any integers (they need not be contiguous or sorted; see
+    :func:`tgsr_lib.model.groups.resolve_groups`); floats are accepted when they are whole
+    numbers. Returns an int64 vector. Whether it has one id per feature is checked against the
+    features later. A missing file raises ``FileNotFoundError``; an unreadable file,
+    non-integer ids or an array that is not a vector raise ``ValueError`` naming the file.
+    """
+    path = Path(path)
+    usage = ("give a .npy, .npz (one array), .txt or .csv file with one integer group id per "
+             "feature")
+    if not path.is_file():
+        if path.is_dir():
+            raise ValueError(f"groups file {path} is a folder: {usage}")
+        raise FileNotFoundError(f"groups file {path} does not exist: {usage}")
+    suffix = path.suffix.lower()
+    if suffix not in GROUP_FILE_TYPES:
+        raise ValueError(f"{path}: unsupported groups file type {suffix!r}: {usage}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: the groups file is empty (0 bytes): {usage}")
+    if suffix in (".txt", ".csv"):
+        return _groups_from_text(path, usage)
+    try:
+        if suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        else:
+            with np.load(path, allow_pickle=False) as z:
+                if len(z.files) != 1:
+                    raise _OneArray(f"{path}: the .npz file holds {len(z.files)} arrays "
+                                    f"({', '.join(z.files) or 'none'}); save exactly one, the "
+                                    "group id of every feature")
+                arr = z[z.files[0]]
+    except PermissionError:
+        raise
+    except _OneArray as err:
+        raise ValueError(str(err)) from None
+    except Exception as err:  # truncated or corrupt files fail in many ways
+        raise ValueError(f"{path}: not a readable {suffix} groups file ({type(err).__name__}: "
+                         f"{err}); {usage}") from None
+    return _group_ids(arr, path, usage)
+
+
+class _OneArray(Exception):
+    pass
+
+
+def _groups_from_text(path: Path, usage: str) -> np.ndarray:
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file: {usage}") from None
+    tokens = [t for t in re.split(r"[\s,;]+", text.strip()) if t]
+    values = []
+    for i, token in enumerate(tokens):
+        try:
+            value = float(token)
+        except ValueError:
+            value = None
+        if value is None or not np.isfinite(value) or value != round(value):
+            raise ValueError(f"{path}: entry {i + 1} ({token[:20]!r}) is not an integer group "
+                             f"id: {usage}")
+        number = int(token) if re.fullmatch(r"[+-]?\d+", token) else int(value)
+        if abs(number) >= 2**63:
+            raise ValueError(f"{path}: entry {i + 1} ({token[:20]!r}) is too large for a group "
+                             "id: number the groups with small integers")
+        values.append(number)
+    return _group_ids(np.array(values, dtype=np.int64), path, usage)
+
+
+def _group_ids(arr: np.ndarray, path: Path, usage: str) -> np.ndarray:
+    """The int64 vector of a groups array, or a ValueError naming the file."""
+    arr = np.asarray(arr)
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.ravel()  # a row or column vector (MATLAB, pandas)
+    if arr.ndim != 1:
+        raise ValueError(f"{path}: the group ids must be a vector, one per feature, got an "
+                         f"array of shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{path}: no group id in the file: {usage}")
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{path}: entry {i + 1} ({arr[i].item()!r}) is not an integer "
+                             f"group id: {usage}")
+        return arr.astype(np.int64)
+    raise ValueError(f"{path}: group ids must be integers, not {arr.dtype}: {usage}")

@@ -1,10 +1,15 @@
 """The key of a grid: a hash of every input that changes its values.
 
 A grid's values depend on the source and target features and labels, the kappa and xi axes,
-the grouping, the engine, the solver constants (``mu0, rho, mu_max, tol, max_iter``) and the
-code (:data:`GRID_VERSION`). The key hashes all of them, with the solver constants normalised
-(defaults filled in, so ``tol=1e-8`` given explicitly and the default give the same key).
-``n_slots`` (how many fits run side by side) never changes a value and is left out.
+the feature groups, the engine, the solver constants (``mu0, rho, mu_max, tol, max_iter``) and
+the code (:data:`GRID_VERSION`). The key hashes all of them, with the solver constants
+normalised (defaults filled in, so ``tol=1e-8`` given explicitly and the default give the same
+key). ``n_slots`` (how many fits run side by side) never changes a value and is left out.
+
+The groups enter as :func:`groups_token`: the name of the authors' two groupings (``"authors"``,
+``"blocks"``: a name fixes their layout, and the keys of grids computed before custom groups
+existed stay valid), otherwise the name and a hash of the layout
+(:meth:`~tgsr_lib.model.groups.GroupLayout.key`: which columns form each group, in order).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import json
 import numpy as np
 
 from tgsr_lib.checks import check_positive_int
+from tgsr_lib.data.layout import GROUPINGS
+from tgsr_lib.model.groups import GroupLayout
 from tgsr_lib.model.ialm import solver_options
 
 #: Bump when a change of the engines could change any grid value (invalidates caches).
@@ -76,12 +83,32 @@ def _label_bytes(y) -> np.ndarray:
     return y.astype(str) if y.dtype.kind == "O" else y
 
 
-def fingerprint(Xs, ys, Xt, yt, kappas, xis, grouping: str, engine: str,
+def groups_token(groups: GroupLayout | str) -> str:
+    """The groups' part of a grid key.
+
+    ``"authors"`` / ``"blocks"`` (a name, or a layout of that name) give their name;
+    any other :class:`~tgsr_lib.model.groups.GroupLayout` gives ``"<name>:<sha256 of its
+    layout>"``, so two different custom layouts never share a key.
+    """
+    if isinstance(groups, GroupLayout):
+        if groups.name in GROUPINGS:
+            return groups.name
+        return f"{groups.name}:{hashlib.sha256(groups.key()).hexdigest()}"
+    if isinstance(groups, str):
+        return groups
+    raise ValueError(f"groups must be a GroupLayout or a grouping name, not "
+                     f"{type(groups).__name__} (resolve them with "
+                     "tgsr_lib.model.groups.resolve_groups)")
+
+
+def fingerprint(Xs, ys, Xt, yt, kappas, xis, grouping: GroupLayout | str, engine: str,
                 options: dict | None = None) -> str:
     """sha256 (hex) of every input that changes a grid's values.
 
-    ``options`` are engine options (validated and normalised here: the default solver
-    constants fill the missing ones, ``n_slots`` is ignored).
+    ``grouping`` is the :class:`~tgsr_lib.model.groups.GroupLayout` of the features (or the
+    name of one of the authors' groupings), see :func:`groups_token`. ``options`` are engine
+    options (validated and normalised here: the default solver constants fill the missing
+    ones, ``n_slots`` is ignored).
     """
     opts = value_options(engine, options or {})
     h = hashlib.sha256()
@@ -90,6 +117,6 @@ def fingerprint(Xs, ys, Xt, yt, kappas, xis, grouping: str, engine: str,
         arr = np.ascontiguousarray(arr)
         h.update(str(arr.shape).encode() + str(arr.dtype).encode())
         h.update(arr.tobytes())
-    h.update(json.dumps([GRID_VERSION, str(grouping), engine,
+    h.update(json.dumps([GRID_VERSION, groups_token(grouping), engine,
                          [[k, repr(opts[k])] for k in SOLVER_OPTIONS]]).encode())
     return h.hexdigest()

@@ -3,8 +3,8 @@
 :func:`compute_grid` evaluates TGSR at every (kappa, xi) point of one experiment, in three
 steps that read top-down:
 
-1. :func:`prepare_grid` validates every input (features and labels, axes, grouping, engine
-   and its options, the grid's size) and computes the grid's key
+1. :func:`prepare_grid` validates every input (features and labels, feature groups, axes,
+   engine and its options, the grid's size) and computes the grid's key
    (:func:`~tgsr_lib.experiments.keys.fingerprint`): a :class:`GridJob`;
 2. :func:`run_grid` solves the points not yet finished, here (:func:`solve_points`: the fast
    engine :mod:`tgsr_lib.model.engine`, the GPU engine or the one-fit-at-a-time reference
@@ -12,6 +12,12 @@ steps that read top-down:
    stderr (:mod:`~tgsr_lib.experiments.progress`) and checkpoints
    (:mod:`~tgsr_lib.experiments.checkpoint`) saved as points finish and on any error;
 3. the grid is written atomically to ``out`` (:mod:`~tgsr_lib.experiments.io`).
+
+Features of any dimension work, with any feature groups: the ``grouping`` of every function
+here takes what :func:`~tgsr_lib.model.groups.resolve_groups` (and ``TGSR(groups=...)``)
+takes: ``"authors"`` and ``"blocks"`` (the authors' 15,045-dimensional LBP-TOP vector),
+``"features"`` (each feature its own group) or an integer array with one group id per feature.
+kappa then counts groups of that layout (``1..K``; the default axis is all of them).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from tgsr_lib.checks import (
     check_labels,
     check_positive_int,
     check_source_target,
+    check_xis,
 )
 from tgsr_lib.compare.metrics import score_predictions
 from tgsr_lib.data import layout
@@ -44,15 +51,21 @@ from tgsr_lib.experiments.io import check_writable, write_csv_atomic
 from tgsr_lib.experiments.keys import ENGINES, fingerprint
 from tgsr_lib.experiments.progress import Progress, size_estimate
 from tgsr_lib.model.estimator import TGSR
+from tgsr_lib.model.groups import GroupLayout, resolve_groups
 
-__all__ = ["COLUMNS", "ENGINES", "GridJob", "best_row", "compute_grid", "features_of",
-           "prepare_grid", "run_grid", "solve_points"]
+__all__ = ["COLUMNS", "ENGINES", "GROUPING_NAMES", "GridJob", "best_row", "check_grouping",
+           "compute_grid", "features_of", "prepare_grid", "run_grid", "solve_points"]
 
 #: Columns of a grid, one row per point, kappa outer and xi inner.
 COLUMNS = ["kappa", "xi", "accuracy", "macro_f1", "n_iter"]
 
+#: The grouping names (any other grouping is an integer array, one group id per feature).
+GROUPING_NAMES = (*layout.GROUPINGS, "features")
 
-def compute_grid(source, target, kappas=None, xis=None, grouping: str = "authors",
+Grouping = str | np.ndarray  # a name of GROUPING_NAMES or one group id per feature
+
+
+def compute_grid(source, target, kappas=None, xis=None, grouping: Grouping = "authors",
                  engine: str = "fast", out: str | os.PathLike | None = None,
                  progress: bool | None = None, client=None, chunk_size: int = 2760,
                  checkpoint_every: float = 20.0, progress_every: float | None = None,
@@ -64,8 +77,12 @@ def compute_grid(source, target, kappas=None, xis=None, grouping: str = "authors
     source, target : database names (``"SMIC_VIS"``...) or feature file paths, or
         ``(X, y)`` / :class:`~tgsr_lib.data.datasets.Features` tuples ``(X, y, class_names)``.
         Labels are numbers or strings, the same kind in both.
-    kappas, xis : grid values (default: the paper's 1..85 and 276 xi values).
-    grouping : ``"authors"`` or ``"blocks"``.
+    kappas, xis : grid values (default: kappa = 1..K, all group counts, and the paper's 276
+        xi values; K = 85 for the authors' groupings).
+    grouping : the feature groups (``groups=`` is accepted as an alias): ``"authors"``
+        (default) or ``"blocks"`` for the authors' 15,045-dimensional features, ``"features"``
+        (every feature its own group) or an integer array with one group id per feature
+        (features of any dimension; see :func:`~tgsr_lib.model.groups.resolve_groups`).
     engine : ``"fast"`` (default, CPU), ``"gpu"`` (CuPy) or ``"reference"`` (one fit at a
         time).
     out : CSV path (a file, not a folder). When given, the result is written atomically and
@@ -101,7 +118,11 @@ def compute_grid(source, target, kappas=None, xis=None, grouping: str = "authors
 
 @dataclass(frozen=True, eq=False)
 class GridJob:
-    """A validated grid: data, axes, grouping, engine and options, and its key."""
+    """A validated grid: data, axes, groups, engine and options, and its key.
+
+    ``grouping`` is the groups as the engines take them (a name or one group id per
+    feature), ``layout`` their :class:`~tgsr_lib.model.groups.GroupLayout`.
+    """
 
     Xs: np.ndarray
     ys: np.ndarray
@@ -109,11 +130,17 @@ class GridJob:
     yt: np.ndarray
     kappas: np.ndarray
     xis: np.ndarray
-    grouping: str
+    grouping: Grouping
     engine: str
     options: dict
     key: str
     desc: str
+    layout: GroupLayout
+
+    @property
+    def grouping_name(self) -> str:
+        """``"authors"``, ``"blocks"``, ``"features"`` or ``"custom"``."""
+        return self.layout.name
 
     @property
     def n_points(self) -> int:
@@ -126,23 +153,84 @@ class GridJob:
         return size_estimate(n, self.engine, self.Xs.shape[0])
 
 
-def prepare_grid(source, target, kappas=None, xis=None, grouping: str = "authors",
+def prepare_grid(source, target, kappas=None, xis=None, grouping: Grouping = "authors",
                  engine: str = "fast", options: dict | None = None,
-                 confirm_large: bool = False) -> GridJob:
-    """Validate the inputs of a grid and compute its key (see :func:`compute_grid`)."""
-    options = keys.engine_options(engine, dict(options or {}))
-    layout.check_grouping(grouping)
-    kappas, xis = grid_axes(kappas, xis)
+                 confirm_large: bool = False, *, groups_name: str | None = None) -> GridJob:
+    """Validate the inputs of a grid and compute its key (see :func:`compute_grid`).
+
+    ``options`` may hold ``groups`` (an alias of ``grouping``). ``groups_name`` says where
+    the groups come from (e.g. ``"--groups g.npy"``) in the message when they do not fit the
+    features.
+    """
+    options = dict(options or {})
+    grouping = check_grouping(_grouping_alias(grouping, options))
+    options = keys.engine_options(engine, options)
+    if xis is not None:
+        check_xis(xis)  # before loading anything (kappas need the groups)
     Xs, ys = features_of(source)
     Xt, yt = features_of(target)
     check_label_kinds(ys, yt)
     yt = check_labels(yt, check_features(Xt, "target features").shape[0], "target")
     Xs, ys, Xt, _ = check_source_target(Xs, ys, Xt, classes=np.union1d(ys, yt))
-    desc = f"grid {_name(source)} -> {_name(target)} ({grouping})"
+    groups = _layout(grouping, Xs.shape[1], groups_name)
+    kappas, xis = grid_axes(kappas, xis, groups.n_groups)
+    desc = f"grid {_name(source)} -> {_name(target)} ({_describe(groups)})"
     job = GridJob(Xs, ys, Xt, yt, kappas, xis, grouping, engine, options,
-                  fingerprint(Xs, ys, Xt, yt, kappas, xis, grouping, engine, options), desc)
+                  fingerprint(Xs, ys, Xt, yt, kappas, xis, groups, engine, options), desc,
+                  groups)
     check_size(job.n_points, confirm_large, job.estimate())
     return job
+
+
+def check_grouping(grouping) -> Grouping:
+    """A grouping name of :data:`GROUPING_NAMES` (``None`` is ``"authors"``), or numeric
+    group ids returned as a read-only copy (checked against the features later by
+    :func:`~tgsr_lib.model.groups.resolve_groups`: one integer id per feature, or a 2-D array
+    of the columns of each group)."""
+    if grouping is None:
+        return "authors"
+    if isinstance(grouping, str):
+        if grouping not in GROUPING_NAMES:
+            raise ValueError(f"unknown grouping {grouping!r}: use one of "
+                             f"{', '.join(GROUPING_NAMES)}, or an integer array with one group "
+                             "id per feature")
+        return grouping
+    if isinstance(grouping, GroupLayout):
+        raise ValueError("give the groups as a name or one group id per feature, not a "
+                         "GroupLayout (e.g. layout.group_of_feature())")
+    arr = np.asarray(grouping)
+    if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
+        raise ValueError(f"groups must be integer group ids, one per feature (got dtype "
+                         f"{arr.dtype}), or one of the names {', '.join(GROUPING_NAMES)}")
+    arr = np.array(arr)  # a private copy: the caller may change theirs
+    arr.flags.writeable = False
+    return arr
+
+
+def _grouping_alias(grouping, options: dict):
+    """``groups=`` (TGSR's name) is accepted for ``grouping=``; giving both is an error."""
+    if "groups" not in options:
+        return grouping
+    groups = options.pop("groups")
+    if not (isinstance(grouping, str) and grouping == "authors"):
+        raise ValueError("give the feature groups once: grouping= or its alias groups=, not "
+                         "both")
+    return groups
+
+
+def _layout(grouping: Grouping, n_features: int, where: str | None) -> GroupLayout:
+    try:
+        return resolve_groups(grouping, n_features)
+    except ValueError as err:
+        if where is None:
+            raise
+        raise ValueError(f"{where}: {err}") from None
+
+
+def _describe(groups: GroupLayout) -> str:
+    if groups.name in layout.GROUPINGS:
+        return groups.name
+    return f"{groups.name}, {groups.n_groups} groups"
 
 
 def check_size(n_points: int, confirm_large: bool, estimate: str) -> None:
@@ -206,14 +294,15 @@ def _add_note(err: BaseException, note: str) -> None:
         err.__notes__ = [*getattr(err, "__notes__", []), note]
 
 
-def solve_points(Xs, ys, Xt, kappas, xis, grouping: str = "authors", engine: str = "fast",
-                 on_result: Callable | None = None, **engine_options):
+def solve_points(Xs, ys, Xt, kappas, xis, grouping: Grouping = "authors",
+                 engine: str = "fast", on_result: Callable | None = None, **engine_options):
     """Predictions on the target for each (kappas[p], xis[p]).
 
-    Returns ``(pred (P, Nt), n_iter (P,), converged (P,))``. ``on_result(positions, pred,
-    n_iter, converged)`` is called as fits finish. Engines: ``"fast"`` (CPU, numba),
-    ``"gpu"`` (CuPy), ``"reference"`` (one fit at a time with :class:`TGSR`); options as in
-    :func:`compute_grid`.
+    ``grouping`` as in :func:`compute_grid` (a name or one group id per feature). Returns
+    ``(pred (P, Nt), n_iter (P,), converged (P,))``. ``on_result(positions, pred, n_iter,
+    converged)`` is called as fits finish. Engines: ``"fast"`` (CPU, numba), ``"gpu"``
+    (CuPy), ``"reference"`` (one fit at a time with :class:`TGSR`, ``TGSR(k, x, grouping)``);
+    options as in :func:`compute_grid`.
     """
     options = keys.engine_options(engine, engine_options)
     if engine in ("fast", "gpu"):

@@ -16,6 +16,9 @@ probability) and a per-subject pose (a small shift, scale and rotation of the fa
 gamma, brightness, illumination gradient, blur and sensor noise. Because the moving regions are
 known (:func:`motion_map`, :func:`planted_blocks`), the pipeline TIM -> LBP-TOP -> TGSR with
 the ``blocks`` grouping can be checked to select them (:func:`overlap`).
+
+The face comes from scikit-image and :func:`write_database` writes frames with OpenCV: the
+``video`` extra (``pip install "tgsr[video]"``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tgsr_lib._optional import require
 from tgsr_lib.data import layout
 from tgsr_lib.features import lbptop, tim, video
 
@@ -101,8 +105,7 @@ DOMAINS: dict[str, DomainSpec] = {
 
 @lru_cache(maxsize=1)
 def _base_face() -> np.ndarray:
-    from skimage import data
-
+    data = require("skimage.data", "the synthetic face")
     face = video.to_grey(data.astronaut()[FACE_CROP])
     face.flags.writeable = False
     return face
@@ -349,7 +352,7 @@ def write_database(db: SyntheticDatabase, root: str | os.PathLike, subset: str =
     :func:`tgsr_lib.features.video.scan_smic` and ``tgsr extract --database SMIC_<subset>``.
     Returns the subset folder.
     """
-    import cv2
+    cv2 = require("cv2", "writing frames")
 
     base = Path(root) / subset
     for clip, label, subj, cid in zip(db.clips, db.y, db.subject, db.clip, strict=True):

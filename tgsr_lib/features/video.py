@@ -27,6 +27,9 @@ Loaders for the databases' own layouts:
   surprise = surprise, other emotions dropped.
 
 Labels follow the authors' files: 1 = negative, 2 = positive, 3 = surprise.
+
+Reading frames (OpenCV), the face cascade (scikit-image) and CASME II's ``.xlsx`` coding file
+(openpyxl) need the ``video`` extra: ``pip install "tgsr[video]"``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tgsr_lib._optional import require
 from tgsr_lib.features import tim
 
 #: Image file types read as frames (case-insensitive).
@@ -122,7 +126,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
     16-bit images are scaled to 0..255. Raises ``ValueError`` for an unreadable file.
     """
-    import cv2
+    cv2 = require("cv2", "reading video frames")
 
     path = Path(path)
     try:
@@ -277,8 +281,7 @@ def quantize(frames) -> np.ndarray:
 
 
 def _cascade_path() -> str:
-    from skimage import data
-
+    data = require("skimage.data", "face detection")
     return data.lbp_frontal_face_cascade_filename()
 
 
@@ -295,7 +298,7 @@ def detect_face(frame, min_size: int = 40) -> tuple[int, int, int, int] | None:
     if grey.ndim != 2:
         raise ValueError(f"detect_face expects one frame, got shape {np.shape(frame)}")
     img8 = quantize(grey).astype(np.uint8)
-    import cv2
+    cv2 = require("cv2", "face detection")
 
     boxes: list[tuple[int, int, int, int]] = []
     if hasattr(cv2, "CascadeClassifier"):
@@ -305,8 +308,7 @@ def detect_face(frame, min_size: int = 40) -> tuple[int, int, int, int] | None:
                                              minSize=(min_size, min_size))
             boxes = [(int(y), int(x), int(h), int(w)) for x, y, w, h in found]
     else:
-        from skimage.feature import Cascade
-
+        Cascade = require("skimage.feature", "face detection").Cascade
         detector = Cascade(_cascade_path())
         side = min(grey.shape)
         found = detector.detect_multi_scale(img=img8 / 255.0, scale_factor=1.2, step_ratio=1,
@@ -640,6 +642,8 @@ def read_casme2_annotations(path: str | os.PathLike):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"CASME II coding file {path} does not exist")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        require("openpyxl", f"reading {path.name}")  # pandas' engine for .xlsx
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
             df = pd.read_excel(path)

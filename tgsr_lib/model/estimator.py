@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import DataConversionWarning, NotFittedError
 
 from tgsr_lib.checks import check_features, check_kappa, check_source_target, check_xi
 from tgsr_lib.model.groups import resolve_groups
@@ -55,11 +56,12 @@ class TGSR(ClassifierMixin, BaseEstimator):
         Number of feature groups kept (the group sparsity level ``||C||_{2,0} <= kappa``).
     xi : float >= 0
         Weight of the mean-alignment transfer term (Eq. 5).
-    groups : None, "authors", "blocks" or an integer array
+    groups : None, "authors", "blocks", "features" or an integer array
         How the feature columns form groups, see :func:`tgsr_lib.model.groups.resolve_groups`.
         ``None`` (= ``"authors"``) is the authors' 85 chunks of their 15,045-dimensional
-        LBP-TOP vector and reproduces the released numbers; an array gives one group id per
-        feature for features of any dimension.
+        LBP-TOP vector and reproduces the released numbers; ``"blocks"`` the 85 facial blocks
+        of the same vector; ``"features"`` one group per feature; an array gives one group id
+        per feature for features of any dimension.
     classes : array-like, optional
         Every class the model must predict; fitting fails if one has no source sample.
     mu0, rho, mu_max, tol, max_iter
@@ -67,8 +69,9 @@ class TGSR(ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    coef_ : (n_features, n_classes) the regression matrix ``C`` in the original feature order;
-        scores are ``X @ coef_``.
+    coef_ : (n_features, n_classes) the regression matrix ``C`` in the original feature order
+        (rows = features, columns = ``classes_``; the paper's ``C`` is d x c too): scores are
+        ``X @ coef_``.
     classes_ : sorted source labels (column order of ``coef_``).
     n_features_in_ : number of feature columns seen in ``fit``.
     groups_ : the :class:`~tgsr_lib.model.groups.GroupLayout` used.
@@ -90,9 +93,19 @@ class TGSR(ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
 
-    def fit(self, Xs, ys, Xt) -> TGSR:
-        """Fit on labelled source ``(Xs, ys)`` and unlabelled target ``Xt`` (rows = samples)."""
-        Xs, ys, Xt, _ = check_source_target(Xs, ys, Xt, self.classes)
+    def fit(self, X, y, X_target=None) -> TGSR:
+        """Fit on the labelled source ``(X, y)`` and the unlabelled target ``X_target``.
+
+        Rows are samples. ``X_target`` enters only the transfer term (the difference of the
+        feature means); without it the target is the source itself, the transfer term
+        vanishes and TGSR is plain group-sparse regression (as scikit-learn's ``fit(X, y)``).
+        """
+        Xt = X if X_target is None else X_target
+        y = None if y is None else np.asarray(y)
+        if y is not None and y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected: y is "
+                          "read as one label per sample", DataConversionWarning, stacklevel=2)
+        Xs, ys, Xt, _ = check_source_target(X, y, Xt, self.classes)
         layout = resolve_groups(self.groups, Xs.shape[1])
         kappa = check_kappa(self.kappa, layout.n_groups)
         xi = check_xi(self.xi)
@@ -122,15 +135,50 @@ class TGSR(ClassifierMixin, BaseEstimator):
 
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
-            raise RuntimeError("this TGSR is not fitted yet: call fit(Xs, ys, Xt) first")
+            raise NotFittedError("this TGSR is not fitted yet: call fit(X, y, X_target) first")
+
+    def _scores(self, X) -> np.ndarray:
+        """``X C`` (n_samples, n_classes)."""
+        self._check_fitted()
+        if not hasattr(X, "tocsr"):  # sparse input gets check_features' message
+            X = np.asarray(X)
+        n = X.shape[1] if X.ndim == 2 else None
+        if n is not None and n != self.n_features_in_:
+            raise ValueError(f"X has {n} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input")
+        return check_features(X, "X", self.n_features_in_) @ self.coef_
 
     def decision_function(self, X) -> np.ndarray:
-        """Scores ``X C`` (n_samples, n_classes); the prediction is their argmax."""
-        self._check_fitted()
-        X = check_features(X, "X", self.n_features_in_)
-        return X @ self.coef_
+        """Scores ``X C`` (n_samples, n_classes), columns in the order of ``classes_``; the
+        prediction is their argmax. With two classes, scikit-learn's convention: the score of
+        the second class minus the first's (n_samples,), positive for ``classes_[1]``."""
+        scores = self._scores(X)
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
 
     def predict(self, X) -> np.ndarray:
-        """Predicted labels ``classes_[argmax(X C)]`` (Eq. 8-9)."""
-        scores = self.decision_function(X)
+        """Predicted labels ``classes_[argmax(X C)]`` (Eq. 9)."""
+        scores = self._scores(X)
         return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (n_samples, n_classes): the Euclidean projection of the scores
+        ``X C`` onto the probability simplex (Eq. 8). The projection keeps the order of the
+        scores, so its argmax is :meth:`predict`'s class; columns follow ``classes_``."""
+        return simplex_projection(self._scores(X))
+
+
+def simplex_projection(S: np.ndarray) -> np.ndarray:
+    """Project each row of ``S`` onto the probability simplex ``{p >= 0, sum p = 1}``.
+
+    The sort-based algorithm of Duchi et al., "Efficient projections onto the l1-ball for
+    learning in high dimensions", ICML 2008: ``p = max(s - theta, 0)`` with the ``theta``
+    that makes the row sum to 1.
+    """
+    S = np.asarray(S, dtype=np.float64)
+    n, c = S.shape
+    U = -np.sort(-S, axis=1)  # each row in decreasing order
+    css = np.cumsum(U, axis=1) - 1.0
+    positive = U - css / np.arange(1, c + 1) > 0  # True for the first rho entries
+    rho = positive.sum(axis=1)
+    theta = css[np.arange(n), rho - 1] / rho
+    return np.maximum(S - theta[:, None], 0.0)

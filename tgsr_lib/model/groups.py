@@ -6,6 +6,8 @@ into one :class:`GroupLayout` that the estimator and the grid engines share:
 * ``None`` or ``"authors"``: the authors' 85 consecutive chunks of 177 dimensions of the
   15,045-dimensional LBP-TOP vector (reproduces their numbers);
 * ``"blocks"``: the 85 true facial blocks of the same vector (see :mod:`tgsr_lib.data.layout`);
+* ``"features"``: every feature its own group (any dimension; the l2,1 penalty then selects
+  single features);
 * a 1-D integer array with one group id per feature (any number of groups, any sizes, any
   feature dimension; ids need not be contiguous or sorted);
 * a 2-D integer array whose row ``i`` lists the columns of group ``i`` (as
@@ -74,11 +76,15 @@ class GroupLayout:
 def resolve_groups(groups, n_features: int) -> GroupLayout:
     """The :class:`GroupLayout` of ``groups`` (see the module docstring) for ``n_features``
     columns, with a clear error when they do not fit together."""
+    if isinstance(groups, str) and groups == "features":
+        return GroupLayout(np.arange(n_features), np.ones(n_features, dtype=np.int64),
+                           np.arange(n_features), "features")
     if groups is None or isinstance(groups, str):
         name = "authors" if groups is None else groups
         if name not in layout.GROUPINGS:
-            raise ValueError(f"unknown grouping {name!r}: use one of {layout.GROUPINGS}, or "
-                             "an integer array with one group id per feature")
+            raise ValueError(f"unknown grouping {name!r}: use one of "
+                             f"{(*layout.GROUPINGS, 'features')}, or an integer array with one "
+                             "group id per feature")
         if n_features != layout.FEATURE_DIM:
             raise ValueError(
                 f"the {name!r} grouping is for the authors' {layout.FEATURE_DIM}-dimensional "

@@ -1,9 +1,15 @@
-"""Figures: one helper writes every figure as ``figures/NAME.png`` and ``.pdf``."""
+"""Figures: one helper writes every figure as ``figures/NAME.png`` and ``.pdf``.
+
+matplotlib is imported by the functions that draw (the ``notebooks`` extra:
+``pip install "tgsr[notebooks]"``), so that importing this module needs only the core.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from tgsr_lib._optional import require
 
 #: Colour-blind safe palette (Okabe & Ito), used for every categorical colour.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -39,8 +45,9 @@ def savefig(fig, name: str, directory: str | os.PathLike | None = None) -> None:
 
 def confusion_matrix(cm, class_names, ax=None, title: str | None = None):
     """Draw a confusion matrix (rows = true class, columns = predicted) with counts."""
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    plt = require("matplotlib.pyplot", "figures")
 
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3.6))
@@ -115,10 +122,11 @@ def draw_groups(ax, face, grouping: str, groups, title: str | None = None):
     ``"authors"`` a group is a chunk of three consecutive (plane, block) histograms: each
     block it touches is outlined and labelled with the plane(s) (XY, XT, YT) used.
     """
-    import matplotlib.patches as patches
     import numpy as np
 
     from tgsr_lib.data import layout
+
+    patches = require("matplotlib.patches", "figures")
 
     ax.imshow(face, cmap="gray", vmin=0, vmax=255)
     contents = layout.group_contents(grouping)

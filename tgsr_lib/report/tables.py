@@ -14,7 +14,8 @@ import pandas as pd
 
 from tgsr_lib.data import datasets, layout, protocols
 from tgsr_lib.experiments.cache import cached_grid
-from tgsr_lib.experiments.runner import best_row
+from tgsr_lib.experiments.runner import Grouping, best_row, check_grouping
+from tgsr_lib.model.groups import resolve_groups
 
 #: Methods in the paper's table order.
 METHODS = ("SVM", "IW-SVM", "TCA", "GFK", "SA", "STM", "TKL", "TSRG", "DRLS", "TGSR")
@@ -35,7 +36,7 @@ def paper_table() -> pd.DataFrame:
 first_best = best_row  # the first max-``by`` row: the authors' rule for the paper's table
 
 
-def experiment_grid(number: int, grouping: str = "authors", *, prefer: str = "computed",
+def experiment_grid(number: int, grouping: Grouping = "authors", *, prefer: str = "computed",
                     cache_dir: str | os.PathLike = "cache/grids", recompute: bool = False,
                     progress: bool | None = None) -> tuple[pd.DataFrame | None, str]:
     """The full grid of one experiment and where it comes from.
@@ -43,20 +44,22 @@ def experiment_grid(number: int, grouping: str = "authors", *, prefer: str = "co
     Returns ``(grid, kind)`` with kind ``"computed"`` (recomputed from features, cached),
     ``"recorded"`` (the authors' released grid; only for the ``authors`` grouping) or
     ``"unavailable"`` (grid None). ``prefer="recorded"`` returns the record when one exists.
+    ``grouping``: any groups of the authors' 15,045 columns (a name or one group id per
+    feature, see :func:`~tgsr_lib.experiments.runner.compute_grid`).
     """
     exp = protocols.get_experiment(number)
-    layout.check_grouping(grouping)
+    authors = _check_authors_grouping(grouping)
     if prefer not in ("computed", "recorded"):
         raise ValueError(f"prefer={prefer!r}: use 'computed' or 'recorded'")
     has_record = (exp.source, exp.target) in datasets.available_records()
-    if prefer == "recorded" and has_record and grouping == "authors":
+    if prefer == "recorded" and has_record and authors:
         return datasets.load_record(exp.source, exp.target), "recorded"
     try:
         df = cached_grid(exp.source, exp.target, grouping=grouping, cache_dir=cache_dir,
                          recompute=recompute, progress=progress)
         return df, "computed"
     except datasets.DataUnavailableError:
-        if has_record and grouping == "authors":
+        if has_record and authors:
             return datasets.load_record(exp.source, exp.target), "recorded"
         return None, "unavailable"
 
@@ -68,12 +71,12 @@ def reachable(df: pd.DataFrame, f1: float, acc_percent: float) -> bool:
                        & (np.abs(100 * df.accuracy - acc_percent) <= ACC_TOL)))
 
 
-def tgsr_comparison(numbers, grouping: str = "authors", *, cache_dir="cache/grids",
+def tgsr_comparison(numbers, grouping: Grouping = "authors", *, cache_dir="cache/grids",
                     recompute: bool = False, progress: bool | None = None) -> pd.DataFrame:
     """One row per experiment: the paper's TGSR entry, the released record's and our
     recomputed grid's first max-F1 row (with its accuracy) and first max-accuracy row,
     and whether the paper's pair occurs anywhere in each grid."""
-    layout.check_grouping(grouping)
+    authors = _check_authors_grouping(grouping)
     numbers = [protocols.get_experiment(n).number for n in np.atleast_1d(numbers).tolist()]
     paper = paper_table()
     rows = []
@@ -82,7 +85,7 @@ def tgsr_comparison(numbers, grouping: str = "authors", *, cache_dir="cache/grid
         p = paper[(paper.experiment == n) & (paper.method == "TGSR")].iloc[0]
         row = dict(experiment=n, task=exp.name, paper_f1=p.macro_f1, paper_acc=p.accuracy_percent)
         grids = {}
-        if grouping == "authors" and (exp.source, exp.target) in datasets.available_records():
+        if authors and (exp.source, exp.target) in datasets.available_records():
             grids["recorded"] = datasets.load_record(exp.source, exp.target)
         computed, kind = experiment_grid(n, grouping, cache_dir=cache_dir, recompute=recompute,
                                          progress=progress)
@@ -130,26 +133,31 @@ def paper_format(protocol: str, ours: dict[int, tuple[float, float]] | None = No
     return df
 
 
-def group_selection(source, target, kappa: int, xis, grouping: str = "authors") -> pd.DataFrame:
+def group_selection(source, target, kappa: int, xis, grouping: Grouping = "authors"
+                    ) -> pd.DataFrame:
     """Which groups TGSR keeps at ``kappa`` for each xi: a boolean DataFrame (rows = xi,
-    columns = group 0..84), computed with the fast engine."""
+    columns = the groups: 0..84 for the authors' groupings, else the group ids in the order
+    of :func:`~tgsr_lib.model.groups.resolve_groups`), computed with the fast engine.
+    ``source``, ``target`` and ``grouping`` as in
+    :func:`~tgsr_lib.experiments.runner.compute_grid` (features of any dimension)."""
     from tgsr_lib.checks import check_kappa, check_source_target, check_xis
     from tgsr_lib.experiments.runner import features_of
     from tgsr_lib.model import GridProblem, solve_many
 
-    layout.check_grouping(grouping)
-    kappa = check_kappa(kappa, layout.N_GROUPS)
+    grouping = check_grouping(grouping)
     xis = check_xis(xis)
     Xs, ys = features_of(source)
     Xt, _ = features_of(target)
     Xs, ys, Xt, _ = check_source_target(Xs, ys, Xt)
     problem = GridProblem(Xs, ys, Xt, grouping)
+    kappa = check_kappa(kappa, problem.n_groups)
     _, _, _, kept = solve_many(problem, np.full(xis.size, kappa), xis, return_groups=True)
-    return pd.DataFrame(kept, index=pd.Index(xis, name="xi"))
+    columns = None if problem.layout.name in layout.GROUPINGS else problem.layout.ids
+    return pd.DataFrame(kept, index=pd.Index(xis, name="xi"), columns=columns)
 
 
-def live_check(number: int, grid_df: pd.DataFrame, n_points: int = 12, grouping: str = "authors",
-               seed: int = 0) -> pd.DataFrame:
+def live_check(number: int, grid_df: pd.DataFrame, n_points: int = 12,
+               grouping: Grouping = "authors", seed: int = 0) -> pd.DataFrame:
     """Recompute ``n_points`` random rows of a cached grid with the CPU engine.
 
     Returns the sampled rows with the recomputed ``live_accuracy`` and ``live_macro_f1`` and a
@@ -165,7 +173,7 @@ def live_check(number: int, grid_df: pd.DataFrame, n_points: int = 12, grouping:
     if n_points > len(grid_df):
         raise ValueError(f"n_points={n_points} is more than the grid's {len(grid_df)} rows: "
                          f"give at most {len(grid_df)}")
-    layout.check_grouping(grouping)
+    _check_authors_grouping(grouping)
     src, tgt = datasets.load_features(exp.source), datasets.load_features(exp.target)
     Xs, ys, Xt, _ = check_source_target(src.X, src.y, tgt.X)
     rng = np.random.default_rng(seed)
@@ -175,6 +183,14 @@ def live_check(number: int, grid_df: pd.DataFrame, n_points: int = 12, grouping:
     rows["equal"] = ((rows.live_accuracy == rows.accuracy)
                      & (rows.live_macro_f1 == rows.macro_f1))
     return rows
+
+
+def _check_authors_grouping(grouping) -> bool:
+    """Check groups of the authors' 15,045 columns; True for the ``authors`` grouping (the
+    one of the released records)."""
+    grouping = check_grouping(grouping)
+    resolve_groups(grouping, layout.FEATURE_DIM)
+    return isinstance(grouping, str) and grouping == "authors"
 
 
 def _check_grid_frame(df) -> None:
