@@ -30,12 +30,13 @@ import scipy.optimize
 
 def kernel(A: np.ndarray, B: np.ndarray, kind: str = "linear", gamma: float = 1.0) -> np.ndarray:
     """``k(a_i, b_j)`` for rows of ``A`` and ``B``: ``"linear"`` (``a.b``) or ``"rbf"``
-    (``exp(-gamma |a - b|^2)``)."""
+    (``exp(-gamma |a - b|^2)``), scikit-learn's ``linear_kernel`` / ``rbf_kernel``."""
+    from sklearn.metrics.pairwise import linear_kernel, rbf_kernel
+
     if kind == "linear":
-        return A @ B.T
+        return linear_kernel(A, B)
     if kind == "rbf":
-        sq = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * (A @ B.T)
-        return np.exp(-gamma * np.maximum(sq, 0.0))
+        return rbf_kernel(A, B, gamma=gamma)
     raise ValueError(f"unknown kernel {kind!r}: use 'linear' or 'rbf'")
 
 
@@ -91,10 +92,11 @@ def tca_components(K: np.ndarray, ns: int, mu: float, n_components: int) -> np.n
 
 
 def pca_basis(X: np.ndarray, dim: int) -> np.ndarray:
-    """Orthonormal basis (D, dim) of the ``dim`` leading principal directions of ``X``."""
-    Xc = X - X.mean(axis=0)
-    _, _, Vt = np.linalg.svd(Xc, full_matrices=False)
-    return Vt[:dim].T
+    """Orthonormal basis (D, dim) of the ``dim`` leading principal directions of ``X``
+    (scikit-learn's ``PCA``, exact SVD)."""
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=dim, svd_solver="full").fit(X).components_.T
 
 
 def gfk_factors(Ps: np.ndarray, Pt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
