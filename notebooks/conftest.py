@@ -14,3 +14,8 @@ def pytest_collectstart(collector):
             "application/vnd.jupyter.widget-view+json",  # ipywidgets: random model ids
             "application/vnd.jupyter.widget-state+json",
         )
+
+# A relative TGSR_DATA_DIR means the directory pytest was started in; the kernels run in
+# notebooks/, so pass it on as an absolute path.
+if os.environ.get("TGSR_DATA_DIR"):
+    os.environ["TGSR_DATA_DIR"] = os.path.abspath(os.path.expanduser(os.environ["TGSR_DATA_DIR"]))

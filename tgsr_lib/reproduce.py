@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,15 @@ def _value(text: str):
         return text
 
 
+def absolute_data_dir() -> None:
+    """Make a relative ``TGSR_DATA_DIR`` absolute, against the directory the command was
+    started in: the kernels run in the notebooks' folder, where it would mean another
+    place."""
+    value = os.environ.get("TGSR_DATA_DIR")
+    if value:
+        os.environ["TGSR_DATA_DIR"] = os.path.abspath(os.path.expanduser(value))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tgsr_lib.reproduce",
                                      description=__doc__.split("\n\n")[0],
@@ -61,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     pm = require("papermill", "running the notebooks")
+    absolute_data_dir()
     folder = Path(args.notebooks).resolve()
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)

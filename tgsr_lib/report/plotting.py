@@ -6,7 +6,10 @@ matplotlib is imported by the functions that draw (the ``notebooks`` extra:
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from tgsr_lib._optional import require
@@ -31,12 +34,39 @@ def figures_dir(directory: str | os.PathLike | None = None) -> Path:
     return Path("figures")
 
 
-def savefig(fig, name: str, directory: str | os.PathLike | None = None) -> None:
+def figure_name(name: str, params: Mapping | None = None) -> str:
+    """The file name (without extension) of figure ``name`` drawn with ``params``.
+
+    ``params`` holds the notebook parameters that differ from the notebook's defaults (see
+    :func:`tgsr_lib.report.params.changed`). None or empty: ``name`` itself, the committed
+    figure. Otherwise a suffix names them, e.g. ``fig3_kappa_curves__grouping-blocks``, so that
+    a rerun with other parameters never overwrites a committed figure.
+    """
+    if not params:
+        return name
+    parts = []
+    for key, value in params.items():
+        if isinstance(value, (list, tuple)):
+            value = "-".join(str(v) for v in value)
+        text = re.sub(r"[^A-Za-z0-9._+]+", "-", f"{key}-{value}").strip("-")
+        parts.append(text)
+    suffix = "__".join(parts)
+    if len(suffix) > 80:  # keep file names short; the hash keeps them distinct
+        digest = hashlib.sha256(suffix.encode()).hexdigest()[:10]
+        suffix = f"{suffix[:68]}-{digest}"
+    return f"{name}__{suffix}"
+
+
+def savefig(fig, name: str, directory: str | os.PathLike | None = None, *,
+            params: Mapping | None = None) -> None:
     """Write ``fig`` as ``NAME.png`` (150 dpi) and ``NAME.pdf`` with fixed metadata (no
-    timestamps) into :func:`figures_dir`. Returns None, so that a notebook cell ending with
-    this call prints no (machine-dependent) path."""
+    timestamps) into :func:`figures_dir`. ``params``: the notebook parameters that differ
+    from its defaults; when any, the files get a suffix naming them (:func:`figure_name`)
+    and the committed figures stay as they are. Returns None, so that a notebook cell ending
+    with this call prints no (machine-dependent) path."""
     out = figures_dir(directory)
     out.mkdir(parents=True, exist_ok=True)
+    name = figure_name(name, params)
     paths = [out / f"{name}.png", out / f"{name}.pdf"]
     fig.savefig(paths[0], dpi=150, bbox_inches="tight", metadata={"Software": None})
     fig.savefig(paths[1], bbox_inches="tight", metadata={"CreationDate": None, "Producer": None,
