@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -370,3 +371,23 @@ def test_cli_rejects_bad_input(tmp_path, capsys):
                               str(tmp_path / "x.csv")])
     assert bl.run(args) == 2
     assert "unknown method" in capsys.readouterr().err
+
+
+@needs_data
+def test_cached_predictions_give_the_cached_scores():
+    """notebooks/cache/baselines_predictions.csv (the target predictions of notebook 07's
+    paired tests) holds one vector per row of baselines.csv, at the same setting, and each
+    vector gives that row's accuracy and macro-F1 on the experiment's target labels."""
+    from tgsr_lib.compare import metrics
+
+    cache = Path(__file__).resolve().parents[1] / "notebooks" / "cache"
+    results = pd.read_csv(cache / "baselines.csv")
+    preds = pd.read_csv(cache / "baselines_predictions.csv")
+    keys = ["experiment", "method", "selection", "params"]
+    merged = results.merge(preds, on=keys, how="outer", indicator=True)
+    assert (merged["_merge"] == "both").all()
+    labels = {n: bl.load_experiment(n)[3] for n in merged.experiment.unique()}
+    for r in merged.itertuples():
+        y_pred = np.array(r.predictions.split(), dtype=int)
+        assert metrics.accuracy(labels[r.experiment], y_pred) == pytest.approx(r.accuracy)
+        assert metrics.macro_f1(labels[r.experiment], y_pred) == pytest.approx(r.macro_f1)
