@@ -92,3 +92,19 @@ def test_baseline_predictions_equal_a_plain_svc():
     y, pred = paired.baseline_predictions("SVM", 6, '{"C": 0.1}')
     np.testing.assert_array_equal(y, yt)
     np.testing.assert_array_equal(pred, SVC(kernel="linear", C=0.1).fit(Xs, ys).predict(Xt))
+
+
+def test_holm_family_covers_every_row():
+    """Several experiments' comparisons adjusted together equal statsmodels' Holm over all."""
+    from statsmodels.stats.multitest import multipletests
+
+    parts = []
+    for seed in range(3):
+        y, a, b = _random_pairs(seed)
+        parts.append(paired.paired_tests(y, {"TGSR": a, "B": b}).assign(experiment=seed))
+    import pandas as pd
+
+    family = paired.holm_family(pd.concat(parts, ignore_index=True))
+    expected = multipletests(family.p_value, alpha=0.05, method="holm")[1]
+    np.testing.assert_allclose(family.p_holm, expected, atol=1e-12)
+    assert (family.p_holm >= family.p_value).all()

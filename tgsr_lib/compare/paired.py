@@ -26,8 +26,8 @@ import pandas as pd
 from tgsr_lib.compare import metrics, stats
 from tgsr_lib.data import datasets, protocols
 
-__all__ = ["tgsr_predictions", "baseline_predictions", "summary", "paired_tests", "verdict",
-           "ALPHA"]
+__all__ = ["tgsr_predictions", "baseline_predictions", "summary", "paired_tests", "holm_family",
+           "verdict", "ALPHA"]
 
 #: Family-wise significance level of the paired comparisons.
 ALPHA = 0.05
@@ -89,8 +89,12 @@ def baseline_predictions(method: str, number: int, params: Mapping | str | None 
     if isinstance(params, str):
         params = json.loads(params)
     number = protocols.get_experiment(number).number
+    from threadpoolctl import threadpool_limits
+
     Xs, ys, Xt, yt = _experiment_data(number)
-    pred = make_method(method, **dict(params or {})).fit(Xs, ys, Xt).predict(Xt)
+    # one fit of moderate size: on a busy machine extra BLAS threads mostly wait
+    with threadpool_limits(1, user_api="blas"):
+        pred = make_method(method, **dict(params or {})).fit(Xs, ys, Xt).predict(Xt)
     return yt, np.asarray(pred)
 
 
@@ -149,10 +153,20 @@ def paired_tests(y_true, predictions: Mapping[str, np.ndarray], reference: str =
                      "p_value": test["p_value"]})
     df = pd.DataFrame(rows, columns=["method", "reference", "acc_reference", "acc_method",
                                      "reference_only", "other_only", "p_value"])
+    return holm_family(df, alpha)
+
+
+def holm_family(tests: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
+    """``p_holm`` and ``verdict`` recomputed with all rows of ``tests`` as one family.
+
+    ``tests``: rows of :func:`paired_tests`, e.g. several experiments' calls concatenated
+    (``pd.concat``), so that Holm's correction covers every comparison a table makes.
+    """
+    df = tests.copy()
     if df.empty:
         return df.assign(p_holm=[], verdict=[])
     df["p_holm"] = stats.holm(df.p_value.to_numpy(), alpha)[0]
-    df["verdict"] = [verdict(p, a, b, reference, m, alpha)
-                     for p, a, b, m in zip(df.p_holm, df.acc_reference, df.acc_method,
-                                           df.method, strict=True)]
+    df["verdict"] = [verdict(p, a, b, ref, m, alpha)
+                     for p, a, b, ref, m in zip(df.p_holm, df.acc_reference, df.acc_method,
+                                                df.reference, df.method, strict=True)]
     return df
