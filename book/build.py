@@ -2,9 +2,10 @@
 
 ``python book/build.py`` (what ``make book`` runs) takes each notebook from
 ``results/notebooks`` (written by ``make reproduce``) and, where that folder lacks it, the
-committed one in ``notebooks/`` (stored outputs), stages them with ``book/conf.py`` and
-``book/index.md`` in ``_build/book_src`` and runs Sphinx (myst-nb, no execution). The landing
-page quotes the README's "What is reproduced" section. Open ``_build/html/index.html``.
+committed one in ``notebooks/`` (stored outputs), stages them with ``book/conf.py``,
+``book/index.md`` and ``book/facts.md`` (the facts the project relies on) in
+``_build/book_src`` and runs Sphinx (myst-nb, no execution). The landing page quotes the
+README's "What is reproduced" section. Open ``_build/html/index.html``.
 """
 
 from __future__ import annotations
@@ -60,9 +61,10 @@ def _write_if_changed(path: Path, data: bytes) -> None:
 
 
 def stage(stage_dir: Path, chosen: dict[str, Path], executed: Path) -> None:
-    """Sphinx's source folder: conf.py, index.md, the two generated includes, notebooks/."""
+    """Sphinx's source folder: conf.py, index.md, facts.md, the two generated includes,
+    notebooks/."""
     book = ROOT / "book"
-    for name in ("conf.py", "index.md"):
+    for name in ("conf.py", "index.md", "facts.md"):
         _write_if_changed(stage_dir / name, (book / name).read_bytes())
     _write_if_changed(stage_dir / "_readme_reproduced.md",
                       readme_section(ROOT / "README.md").encode())

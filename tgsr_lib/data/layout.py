@@ -1,12 +1,21 @@
 """The layout of the authors' 15045-dimensional multi-scale LBP-TOP vector.
 
-Established from exact pixel counts (see ``REFERENCE.md`` section 2 and notebook 01):
+Established from the data (notebook ``01_features``; the project's facts page
+``book/facts.md``, section "The feature vector", says how):
 
 * scales ``n = 1, 2, 4, 8`` (``n x n`` spatial blocks) are concatenated in that order;
 * within a scale the vector is plane-major: all XY histograms, then all XT, then all YT;
 * within a plane the blocks are in column-major order, block index ``k = c * n + r``
   (``r`` = row, ``c`` = column, block 0 top-left);
 * every histogram has 59 "u2" bins and is normalised to sum 1.
+
+The exact pixel-count identity (the whole-face histogram equals the pixel-weighted sum of the
+block histograms at every scale) fixes the scales, the planes and the block sizes, but not the
+block order: the block-size pattern is the same along rows and columns. The block order comes
+from the mirror-symmetry test (:func:`mirror_symmetry_test`): faces are roughly left-right
+symmetric, so a block's histogram resembles that of its left-right mirror block once the bins
+are permuted as an x-flip permutes LBP codes (:func:`mirror_bin_permutation`); the pairs are
+mirror blocks only when the vector is read in the right order.
 
 The LBP codes of a 16 x 112 x 112 clip with radius 3 exist on the 106 x 106 x 10 interior;
 scale ``n`` cuts the 106 x 106 map into blocks of ``round(106 / n)`` pixels (MATLAB rounding),
@@ -37,6 +46,8 @@ FEATURE_DIM = N_BINS * len(PLANES) * sum(n * n for n in SCALES)  # 15045
 N_GROUPS = sum(n * n for n in SCALES)  # 85
 GROUP_DIM = FEATURE_DIM // N_GROUPS  # 177
 GROUPINGS = ("authors", "blocks")
+#: The two ways to number the ``n x n`` blocks of one scale and plane.
+BLOCK_ORDERS = ("column-major", "row-major")
 
 #: Side of the LBP code map of a 112 x 112 frame with radius 3 (3-pixel border removed).
 CODE_MAP_SIDE = 106
@@ -144,3 +155,122 @@ def block_rectangle(scale: int, block: int, frame_side: int = 112,
     c, r = divmod(block, scale)
     return (border + int(edges[r]), border + int(edges[c]),
             int(edges[r + 1] - edges[r]), int(edges[c + 1] - edges[c]))
+
+
+def block_position(block: int, n: int, order: str = "column-major") -> tuple[int, int]:
+    """``(row, column)`` of block index ``block`` in an ``n x n`` grid numbered in ``order``
+    (``"column-major"``: ``k = c * n + r``, the authors' order; ``"row-major"``: ``k = r * n
+    + c``)."""
+    if order not in BLOCK_ORDERS:
+        raise ValueError(f"unknown block order {order!r}: use one of {BLOCK_ORDERS}")
+    if not 0 <= block < n * n:
+        raise ValueError(f"block {block} is outside the {n} x {n} grid (0..{n * n - 1})")
+    c, r = divmod(block, n)
+    return (r, c) if order == "column-major" else (c, r)
+
+
+def block_index(row: int, col: int, n: int, order: str = "column-major") -> int:
+    """Block index of ``(row, col)`` in an ``n x n`` grid numbered in ``order`` (inverse of
+    :func:`block_position`)."""
+    if order not in BLOCK_ORDERS:
+        raise ValueError(f"unknown block order {order!r}: use one of {BLOCK_ORDERS}")
+    return col * n + row if order == "column-major" else row * n + col
+
+
+def mirror_bin_permutation(plane: str) -> np.ndarray:
+    """How a left-right flip of the clip permutes the 59 u2 bins of one plane.
+
+    Neighbour ``p`` sits at ``(-R sin(2 pi p / 8), +R cos(2 pi p / 8))`` (row, column) of the
+    plane image. Flipping x negates the column offset of the XY and XT planes (x is their
+    column axis), which sends neighbour ``p`` to ``(4 - p) mod 8``; the YT plane has no x axis
+    and keeps its codes. A flip keeps uniform codes uniform, so the map is a permutation of the
+    bins: ``perm[b]`` is the bin that code bin ``b`` becomes, and ``hist_flipped[perm] ==
+    hist`` for the histogram of a region and of its mirror image. It is an involution.
+    """
+    from tgsr_lib.features.lbptop import u2_table  # lbptop imports this module
+
+    if plane not in PLANES:
+        raise ValueError(f"unknown plane {plane!r}: use one of {PLANES}")
+    table = u2_table(8)
+    if plane == "YT":
+        return np.arange(N_BINS)
+    codes = np.arange(256)
+    flipped = np.zeros_like(codes)
+    for p in range(8):
+        flipped |= ((codes >> p) & 1) << ((4 - p) % 8)
+    perm = np.empty(N_BINS, dtype=np.int64)
+    perm[table] = table[flipped]  # every non-uniform code goes to bin 58 and stays there
+    return perm
+
+
+def mirror_correlation(X: np.ndarray, scale: int, plane: str,
+                       order: str = "column-major") -> np.ndarray:
+    """Per sample: how much the histograms of left-right mirror blocks agree when the
+    vector's blocks are read in ``order``.
+
+    For each sample, the ``n x n`` histograms of one scale and plane have their mean over the
+    blocks removed (what all blocks share); block ``(r, c)`` with ``c < n - 1 - c`` is paired
+    with its mirror block ``(r, n - 1 - c)``, whose histogram is permuted by
+    :func:`mirror_bin_permutation`; the result is the Pearson correlation of the two stacked
+    sets of histograms. Near +1: mirror blocks look alike (the order is right, the faces are
+    symmetric); near 0 or negative: the pairs are not mirror blocks.
+
+    Parameters
+    ----------
+    X : (N, 15045) features in the authors' layout.
+    scale : 2, 4 or 8 (scale 1 has no block pairs).
+    plane : "XY", "XT" or "YT".
+    order : a block order of :data:`BLOCK_ORDERS`, the one the vector is read in.
+
+    Returns
+    -------
+    (N,) correlations.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != FEATURE_DIM:
+        raise ValueError(f"X must be (N, {FEATURE_DIM}) features in the authors' layout, got "
+                         f"shape {X.shape}")
+    if scale not in SCALES or scale == 1:
+        raise ValueError(f"scale {scale!r} has no mirror pairs: use one of {SCALES[1:]}")
+    perm = mirror_bin_permutation(plane)  # also checks the plane
+    if order not in BLOCK_ORDERS:
+        raise ValueError(f"unknown block order {order!r}: use one of {BLOCK_ORDERS}")
+    table = _histogram_table()
+    offsets = table[(table.scale == scale) & (table.plane == plane)].sort_values("block").offset
+    H = X[:, offsets.to_numpy()[:, None] + np.arange(N_BINS)]  # (N, n*n, 59)
+    H = H - H.mean(axis=1, keepdims=True)
+    n = scale
+    left, right = [], []
+    for k in range(n * n):
+        r, c = block_position(k, n, order)
+        if c < n - 1 - c:
+            left.append(k)
+            right.append(block_index(r, n - 1 - c, n, order))
+    a = H[:, left, :].reshape(len(X), -1)
+    b = H[:, right, :][:, :, perm].reshape(len(X), -1)
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    denom = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (a * b).sum(axis=1) / np.where(denom > 0, denom, 1.0), 0.0)
+
+
+def mirror_symmetry_test(X: np.ndarray, scales=(2, 4, 8), planes=PLANES) -> pd.DataFrame:
+    """The mirror-symmetry test of the block order on one database's features.
+
+    One row per (scale, plane): the median over samples of :func:`mirror_correlation` with the
+    blocks read column-major and read row-major, and ``share_column_higher``, the share of
+    samples whose column-major correlation exceeds the row-major one. The order under which
+    mirror blocks agree is the vector's order;
+    :func:`tgsr_lib.report.figures_findings.block_order_finding` states the verdict.
+    """
+    rows = []
+    for n in scales:
+        for plane in planes:
+            col = mirror_correlation(X, n, plane, "column-major")
+            row = mirror_correlation(X, n, plane, "row-major")
+            rows.append(dict(scale=n, plane=plane,
+                             median_column_major=float(np.median(col)),
+                             median_row_major=float(np.median(row)),
+                             share_column_higher=float(np.mean(col > row))))
+    return pd.DataFrame(rows)

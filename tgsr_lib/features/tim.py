@@ -13,8 +13,9 @@ for ``i = 1..N``, so the model is exactly a cosine-series (DCT-II) interpolation
 
 fitted to the ``N`` frames (it passes through them at ``s = 1..N``) and sampled at ``s =
 linspace(1, N, n)``, so the first and last output frames are the first and last input frames
-(``REFERENCE.md`` section 3). :func:`interpolate` uses this closed form by default: one
-``(n, N)`` matrix applied to every pixel, exact for any clip. The original formulation
+(the project's facts page ``book/facts.md``, section "Preprocessing and TIM").
+:func:`interpolate` uses this closed form by default: one ``(n, N)`` matrix applied to every
+pixel, exact for any clip. The original formulation
 (:func:`interpolate_graph_embedding`) has to invert the frames' own covariance and fails on
 rank-deficient clips (repeated frames, fewer pixels than frames).
 

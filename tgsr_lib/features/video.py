@@ -1,6 +1,7 @@
 """From the databases' frame folders to 16 x 112 x 112 grey clips.
 
-Preprocessing of the TGSR authors' group (``REFERENCE.md`` section 3), step by step:
+Preprocessing of the TGSR authors' group (the project's facts page ``book/facts.md``, section
+"Preprocessing and TIM"), step by step:
 
 1. read the frames of a clip folder, sorted naturally (``img2`` before ``img10``);
 2. grey: ``Y = 0.298936 R + 0.587043 G + 0.114021 B`` (ITU-R BT.601 luma with MATLAB
@@ -56,7 +57,7 @@ GREY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
 LABELS = {"negative": 1, "positive": 2, "surprise": 3}
 CLASS_NAMES = ("negative", "positive", "surprise")
 
-#: CASME II estimated emotion -> 3-class label (REFERENCE.md section 5).
+#: CASME II estimated emotion -> 3-class label (``book/facts.md``, section "Experiments").
 CASME2_MAPPING = {"happiness": 2, "disgust": 1, "repression": 1, "surprise": 3}
 #: CASME II emotions that the 3-class protocol drops.
 CASME2_DROPPED = ("others", "sadness", "fear")
