@@ -16,10 +16,21 @@ def test_acceptance_command(tmp_path, capsys):
                  "--xi", "44", "--out", str(out)])
     assert code == 0
     df = pd.read_csv(out)
-    assert list(df.columns) == ["kappa", "xi", "accuracy", "macro_f1", "n_iter"]
+    # the existing columns first, then UAR and the per-class F1 (the authors' labels 1..3)
+    assert list(df.columns) == ["kappa", "xi", "accuracy", "macro_f1", "n_iter", "uar", "f1_1",
+                                "f1_2", "f1_3"]
     assert round(df.accuracy[0], 8) == 0.70422535
     assert round(df.macro_f1[0], 8) == 0.69840610
-    assert "accuracy=0.70422535 macro_f1=0.69840610" in capsys.readouterr().out
+    assert "accuracy=0.70422535 macro_f1=0.69840610 uar=" in capsys.readouterr().out
+    # UAR and per-class F1 of the same point, from its predictions, with scikit-learn
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    from tgsr_lib.compare import paired
+
+    y_true, y_pred = paired.tgsr_predictions(5, 12, 44.0)
+    assert df.uar[0] == pytest.approx(balanced_accuracy_score(y_true, y_pred), abs=1e-15)
+    per_class = f1_score(y_true, y_pred, labels=[1, 2, 3], average=None, zero_division=0)
+    assert df[["f1_1", "f1_2", "f1_3"]].to_numpy()[0] == pytest.approx(per_class, abs=1e-15)
 
 
 @requires_data
@@ -29,6 +40,8 @@ def test_grid_over_experiments(tmp_path):
                  str(out), "--no-progress"]) == 0
     df = pd.read_csv(out)
     assert list(df.columns[:3]) == ["experiment", "source", "target"]
+    assert list(df.columns[3:]) == ["kappa", "xi", "accuracy", "macro_f1", "n_iter", "uar",
+                                    "f1_1", "f1_2", "f1_3"]
     assert df.experiment.tolist() == [5] * 4 + [12] * 4
     assert df.kappa.tolist() == [3, 3, 4, 4] * 2
 

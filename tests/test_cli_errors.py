@@ -123,7 +123,7 @@ def test_huge_grid_needs_yes(files, tmp_path, capsys, monkeypatch):
     ran = []
     monkeypatch.setattr(runner, "run_grid", lambda job, **kw: ran.append(job.n_points) or
                         pd.DataFrame({"kappa": [1], "xi": [1.0], "accuracy": [0.5],
-                                      "macro_f1": [0.5], "n_iter": [1]}))
+                                      "macro_f1": [0.5], "n_iter": [1], "uar": [0.5]}))
     assert main([*argv, "--yes"]) == 0
     assert ran == [85 * (MAX_GRID_POINTS // 85 + 1)]
 
@@ -259,3 +259,20 @@ def test_experiments_resume_per_experiment(tmp_path, capsys, monkeypatch):
     df = pd.read_csv(out)
     assert df.experiment.tolist() == [5, 5, 6, 6]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.csv"]
+
+
+@requires_data
+def test_part_file_without_uar_is_computed_again(tmp_path, capsys):
+    """A finished part file of an older version (no uar / f1_<class> columns) is not reused:
+    the combined CSV has the new columns for every experiment."""
+    out = tmp_path / "g.csv"
+    argv = ["grid", "--experiment", "5,6", "--kappa", "3", "--xi", "1,10", "--out", str(out)]
+    assert main(argv) == 0
+    whole = pd.read_csv(out)
+    job = runner.prepare_grid("SMIC_VIS", "SMIC_NIR", [3], [1.0, 10.0])
+    part = out.with_name(f"g.csv.exp5.{job.key[:12]}.part.csv")
+    whole[whole.experiment == 5][runner.COLUMNS].to_csv(part, index=False)
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "reusing" not in capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_csv(out), whole)

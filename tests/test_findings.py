@@ -100,3 +100,75 @@ def test_grid_equals_record():
     assert findings.grid_equals_record(a, d, 10)
     assert not findings.grid_equals_record(a, a.iloc[::-1].reset_index(drop=True), 10)
     assert not findings.grid_equals_record(a, a.iloc[:2], 10)
+
+
+def test_all_groups_note_says_one_ridge_step_with_the_grids_iterations():
+    g = grid(kappa=(1, 2, 3), f1=(0.5, 0.6, 0.7)).assign(n_iter=[40, 30, 1])
+    r = row((0.7, 70.0), computed=g)
+    r["computed_n_iter"] = 1
+    text = findings.experiment_finding(r, n_groups=3)
+    assert "kappa = 3 (all groups): that is not group selection" in text
+    assert "stopped after 1 iteration," in text and "one ridge step with mu0 = 0.001" in text
+    r["computed_n_iter"] = 2  # the text follows the grid's count
+    assert "stopped after 2 iterations," in findings.experiment_finding(r, n_groups=3)
+    # a recorded grid has no n_iter: the rule is stated, not a count
+    text = findings.experiment_finding(row((0.7, 70.0), recorded=g), n_groups=3)
+    assert "the solver stops after one iteration" in text
+
+
+def test_other_grouping_states_differences_not_the_papers_numbers():
+    g = grid(acc=(0.6, 0.7, 0.7))  # best row: 0.6000 / 60.00%
+    text = findings.experiment_finding(row((0.5123, 55.55), computed=g, experiment=5),
+                                       grouping="blocks")
+    assert "Exp.5 (V->N), grouping `blocks`:** the first max-F1 row" in text
+    assert "0.6000 / 60.00% (kappa 1, xi 1)" in text
+    assert "F1 +0.0877, accuracy +4.45 points against the paper's entry" in text
+    assert "0.5123" not in text and "55.55" not in text and "reproduced" not in text
+    same = findings.experiment_finding(row((0.6, 60.0), computed=g, experiment=5),
+                                       grouping="blocks")
+    assert "printed as the paper's entry" in same
+
+
+def test_records_check_line():
+    line = findings.records_check_line({5: True, 6: True}, {5: 23460, 6: 23460})
+    assert line == ("Records check: the recomputed grids of Exp.5 and Exp.6 equal the authors' "
+                    "records at all 23,460 points each (correct counts exactly, macro-F1 within "
+                    "1e-12).")
+    line = findings.records_check_line({5: True, 6: False}, {5: 10, 6: 10})
+    assert "grids of Exp.5 equal" in line and "grids of Exp.6 differ" in line
+    assert "not applicable to grouping `blocks`" in findings.records_check_line(
+        {}, {}, grouping="blocks")
+
+
+def _scores(experiment, correct, n, interval, f1=0.6, f1_interval=(0.5, 0.7)):
+    return {"experiment": experiment, "correct": correct, "n": n, "accuracy": correct / n,
+            "accuracy_low": interval[0], "accuracy_high": interval[1], "macro_f1": f1,
+            "macro_f1_low": f1_interval[0], "macro_f1_high": f1_interval[1]}
+
+
+def test_precision_findings_count_samples_and_interval_widths():
+    comp = pd.DataFrame({"experiment": [5, 11, 10], "paper_f1": [0.6, 0.6, 0.6],
+                         "paper_acc": [100 * 50 / 71, 100 * 41 / 71, 100 * 80 / 130]})
+    scores = pd.DataFrame([_scores(5, 50, 71, (0.58, 0.81)),
+                           _scores(11, 38, 71, (0.41, 0.55)),
+                           _scores(10, 81, 130, (0.53, 0.70))])
+    text = findings.precision_findings(comp, scores)
+    assert ("**N = 71** (Exp.5 and Exp.11): one sample is 1.41 points of accuracy; the 95% "
+            "Clopper-Pearson interval of the accuracies here spans 14.0 to 23.0 points") in text
+    assert "**N = 130** (Exp.10): one sample is 0.77 points" in text and "17.0 points" in text
+    assert "within one sample: Exp.5 (0 samples), Exp.10 (+1 sample)" in text
+    assert "more than one sample apart: Exp.11 (-4.23 points, -3 samples of 71)" in text
+    # Exp.11's paper accuracy (57.75%) lies above our interval
+    assert "inside both (accuracy and macro-F1) for Exp.5 and Exp.10" in text
+    assert "outside at least one for Exp.11" in text
+    # the verdict flips with the data: the paper's accuracy one sample from ours, printed
+    # with 2 decimals as the paper does (54.93 = 39/71 rounded)
+    comp.loc[1, "paper_acc"] = 54.93
+    text = findings.precision_findings(comp, scores)
+    assert "Exp.11 (-1 sample)" in text and "more than one sample" not in text
+    assert "not k/N" not in text
+    comp.loc[1, "paper_acc"] = 54.20  # no k/71 prints as 54.20
+    text = findings.precision_findings(comp, scores)
+    assert "Exp.11 (-0.48 samples)" in text
+    assert "the paper's accuracy of Exp.11 is not k/N for any whole number k" in text
+    assert findings.precision_findings(comp, scores.iloc[:0]) == ""

@@ -49,8 +49,11 @@ def reference_rows(Xs, ys, Xt, yt, groups, kappas, xis):
         for x in xis:
             model = TGSR(k, x, groups=groups).fit(Xs, ys, Xt)
             pred = model.predict(Xt)
+            per_class = metrics.f1_per_class(yt, pred)
             rows.append({"kappa": k, "xi": x, "accuracy": metrics.accuracy(yt, pred),
-                         "macro_f1": metrics.macro_f1(yt, pred), "n_iter": model.n_iter_})
+                         "macro_f1": metrics.macro_f1(yt, pred), "n_iter": model.n_iter_,
+                         "uar": metrics.uar(yt, pred),
+                         **{f"f1_{c}": per_class.get(c, 0.0) for c in (1, 2, 3)}})
     return pd.DataFrame(rows)
 
 
@@ -82,7 +85,8 @@ def test_cli_grid_with_own_features_and_groups_equals_the_estimator(files, tmp_p
     df = io.read_grid(out)
     Xs, ys, Xt, yt, groups = own_features()
     ref = reference_rows(Xs, ys, Xt, yt, groups, [1, 2, 3], [0.1, 1.0])
-    assert list(df.columns) == ["kappa", "xi", "accuracy", "macro_f1", "n_iter"]
+    assert list(df.columns) == ["kappa", "xi", "accuracy", "macro_f1", "n_iter", "uar", "f1_1",
+                                "f1_2", "f1_3"]
     assert df.kappa.tolist() == ref.kappa.tolist() and df.xi.tolist() == ref.xi.tolist()
     assert df.accuracy.tolist() == ref.accuracy.tolist()  # exactly
     assert df.macro_f1.tolist() == ref.macro_f1.tolist()

@@ -111,3 +111,32 @@ def test_stats_uses_the_metrics_uar():
     from tgsr_lib.compare import stats
 
     assert stats.uar is metrics.uar
+
+
+@pytest.mark.parametrize("labels", LABEL_SETS, ids=["numbers", "strings", "three"])
+@pytest.mark.parametrize("seed", range(3))
+def test_score_classes_equal_sklearn(seed, labels):
+    """UAR and per-class F1 of many prediction vectors (the grids' columns) are
+    scikit-learn's balanced_accuracy_score and f1_score(average=None) row by row, for a fixed
+    class list that holds classes absent from some rows."""
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    t, p = _random_labels(seed, labels)
+    rows = np.stack([p, t, np.roll(p, 3), np.full_like(p, labels[1])])
+    classes = np.asarray(labels)
+    uar, f1 = metrics.score_classes(t, rows, classes)
+    assert f1.shape == (4, len(labels))
+    for i, row in enumerate(rows):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # classes only predicted
+            assert uar[i] == pytest.approx(balanced_accuracy_score(t, row), abs=1e-15)
+        ref = f1_score(t, row, labels=classes, average=None, zero_division=0)
+        np.testing.assert_allclose(f1[i], ref, rtol=0, atol=1e-15)
+        assert uar[i] == pytest.approx(metrics.uar(t, row), abs=1e-15)
+
+
+def test_score_classes_needs_every_true_class():
+    with pytest.raises(ValueError, match=r"lack the true label\(s\) \[3\]"):
+        metrics.score_classes([1, 3], [[1, 1]], [1, 2])
+    with pytest.raises(ValueError, match="must be"):
+        metrics.score_classes([1, 3], [1, 1], [1, 2, 3])

@@ -72,3 +72,31 @@ def test_explorer_render_matches_the_cached_grid(grouping):
     if grouping == "authors":  # the paper's entry for Exp.5
         paper_entry = (round(summary["macro_f1"], 4), round(100 * summary["accuracy"], 2))
         assert paper_entry == (0.6984, 70.42)
+
+
+@requires_data
+def test_best_point_scores_of_exp5():
+    """The recorded best point of Exp.5 (50 of 71 correct): the exact interval from scipy's
+    beta quantiles, UAR and per-class F1 from scikit-learn on the refit's predictions; a
+    comparison row that the refit does not reproduce is refused."""
+    from scipy.stats import beta
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    from tgsr_lib.compare import paired
+
+    comp = pd.DataFrame([{"experiment": 5, "computed_kappa": 12, "computed_xi": 44.0,
+                          "computed_f1": 0.6984060984060984, "computed_acc": 100 * 50 / 71}])
+    scores = tables.best_point_scores(comp)
+    r = scores.iloc[0]
+    assert (r.correct, r.n, r.task) == (50, 71, "V->N")
+    assert r.accuracy_low == pytest.approx(beta.ppf(0.025, 50, 22), abs=1e-12)
+    assert r.accuracy_high == pytest.approx(beta.ppf(0.975, 51, 21), abs=1e-12)
+    y_true, y_pred = paired.tgsr_predictions(5, 12, 44.0)
+    assert r.uar == pytest.approx(balanced_accuracy_score(y_true, y_pred), abs=1e-15)
+    per_class = f1_score(y_true, y_pred, labels=[1, 2, 3], average=None)
+    assert r[["f1_negative", "f1_positive", "f1_surprise"]].tolist() == pytest.approx(per_class)
+    shown = tables.format_scores(scores).loc["Exp.5 V->N"]
+    assert shown["k/N"] == "50/71" and shown["accuracy 95% CI"] == "[0.5841, 0.8067]"
+    comp.loc[0, "computed_acc"] = 100 * 49 / 71
+    with pytest.raises(RuntimeError, match="does not give the grid's accuracy"):
+        tables.best_point_scores(comp)

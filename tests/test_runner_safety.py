@@ -70,7 +70,47 @@ def test_string_labels_work_and_match_numbers():
     named = compute_grid((Xs, ys), (Xt, yt), KAPPAS, XIS, progress=False)
     (Xs, ys), (Xt, yt) = _data()
     numeric = compute_grid((Xs, ys), (Xt, yt), KAPPAS, XIS, progress=False)
-    pd.testing.assert_frame_equal(named, numeric)
+    assert list(named.columns[-3:]) == ["f1_neg", "f1_pos", "f1_sur"]  # one per class name
+    names = {"f1_neg": "f1_1", "f1_pos": "f1_2", "f1_sur": "f1_3"}
+    pd.testing.assert_frame_equal(named.rename(columns=names), numeric)
+
+
+@pytest.mark.parametrize("labels", [(1, 2, 3), ("neg", "pos", "sur")])
+def test_uar_and_per_class_f1_columns_equal_sklearn(labels):
+    """The grid's ``uar`` and ``f1_<class>`` columns (after the existing ones) are
+    scikit-learn's balanced accuracy and per-class F1 of each point's predictions; a class
+    that only the source has gets its column too (F1 0: never true, never predicted or
+    predicted wrongly)."""
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    (Xs, ys), (Xt, yt) = _data(labels)
+    ys = ys.copy()
+    ys[-1] = "x" if isinstance(labels[0], str) else 4  # a class only in the source
+    classes = np.union1d(ys, yt)
+    df = compute_grid((Xs, ys), (Xt, yt), KAPPAS, XIS, engine="reference", progress=False)
+    f1_columns = [runner.f1_column(c) for c in classes]
+    assert list(df.columns) == [*runner.COLUMNS, "uar", *f1_columns]
+    pred, _, _ = runner.solve_points(Xs, ys, Xt, df.kappa.to_numpy(), df.xi.to_numpy(),
+                                     engine="reference")
+    for p, row in zip(pred, df.itertuples(index=False), strict=True):
+        assert row.uar == pytest.approx(balanced_accuracy_score(yt, p), abs=1e-15)
+        ref = f1_score(yt, p, labels=classes, average=None, zero_division=0)
+        got = df.loc[(df.kappa == row.kappa) & (df.xi == row.xi), f1_columns].to_numpy()[0]
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-15)
+
+
+def test_checkpoint_without_the_new_columns_is_computed_again(tmp_path):
+    """A checkpoint written before the uar / per-class F1 columns is not resumed from (its
+    points would lack them): the run computes every point and equals a fresh run."""
+    out = tmp_path / "g.csv"
+    job = runner.prepare_grid(*_data(), KAPPAS, XIS, engine="reference")
+    n = job.n_points
+    np.savez(checkpoint.checkpoint_path(out), key=np.array(job.key), done=np.ones(n, bool),
+             acc=np.zeros(n), f1=np.zeros(n), n_iter=np.zeros(n, int),
+             converged=np.ones(n, bool))
+    df = _grid(out=out)
+    pd.testing.assert_frame_equal(df, _grid())
+    assert df.accuracy.gt(0).any() and not checkpoint.checkpoint_path(out).exists()
 
 
 def test_mixed_label_kinds_are_refused():

@@ -40,8 +40,10 @@ class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaults
 GRID_HELP = """\
 Evaluate TGSR at every (kappa, xi) point of one experiment (or several) and write a CSV with
 the columns kappa,xi,accuracy,macro_f1,n_iter (accuracy as a fraction), one row per point,
-kappa outer and xi inner (the order of the authors' records). With --experiment the CSV gets
-leading columns experiment,source,target.
+kappa outer and xi inner (the order of the authors' records), then uar (unweighted average
+recall, the MEGC metric) and f1_<class> (the F1 of each class of the source and target labels,
+e.g. f1_1,f1_2,f1_3 for the authors' labels). With --experiment the CSV gets leading columns
+experiment,source,target.
 
 kappa SPEC: 'a:b' (inclusive), a comma list '1,12,40', or 'paper' / 'all' (1..K, every
             number of kept groups; K = 85 for the authors' groupings).
@@ -217,7 +219,7 @@ def _compute(args, jobs, out, client) -> list:
         part = None
         if args.experiment:  # one resumable part file per experiment, removed at the end
             part = out.with_name(f"{out.name}.exp{number}.{job.key[:12]}.part.csv")
-        if part is not None and part.is_file():
+        if part is not None and part.is_file() and _has_scores(part):
             df = io.read_grid(part)
             if not args.no_progress:
                 print(f"{job.desc}: reusing the finished grid {part}", file=sys.stderr)
@@ -230,7 +232,7 @@ def _compute(args, jobs, out, client) -> list:
         groups = f"groups of {args.groups}" if args.groups else args.grouping
         print(f"{label}{source} -> {target} ({groups}): {len(df)} points; first max-F1 "
               f"row kappa={int(best.kappa)} xi={best.xi:g}: accuracy={best.accuracy:.8f} "
-              f"macro_f1={best.macro_f1:.8f}")
+              f"macro_f1={best.macro_f1:.8f} uar={best.uar:.8f}")
         if args.select:
             _print_selection(args.select, source, target, job.kappas, job.xis, job.grouping,
                              df)
@@ -240,6 +242,12 @@ def _compute(args, jobs, out, client) -> list:
             df.insert(0, "experiment", number)
         frames.append((df, part))
     return frames
+
+
+def _has_scores(part) -> bool:
+    """Does a finished part file have the ``uar`` column? (Part files of older versions
+    lack it and are computed again.)"""
+    return "uar" in pd.read_csv(part, nrows=0).columns
 
 
 def _remove_part(part) -> None:

@@ -10,8 +10,10 @@
   A class that is only predicted counts in macro-F1 (with F1 0) but not in UAR.
 
 :func:`score_predictions` scores many prediction vectors at once (the grids); its values are
-those of :func:`accuracy` and :func:`macro_f1` row by row. The tests check all of them against
-scikit-learn on random labels (numbers and strings, classes only predicted or never predicted).
+those of :func:`accuracy` and :func:`macro_f1` row by row. :func:`score_classes` adds, row by
+row, :func:`uar` and the F1 of each class of a fixed list (the grids' ``uar`` and ``f1_<class>``
+columns). The tests check all of them against scikit-learn on random labels (numbers and
+strings, classes only predicted or never predicted).
 """
 
 from __future__ import annotations
@@ -117,13 +119,52 @@ def score_predictions(y_true, pred_matrix: np.ndarray) -> tuple[np.ndarray, np.n
     f1_sum = np.zeros(pred.shape[0])
     n_present = np.zeros(pred.shape[0])
     for c in classes:
-        is_t = (y_true == c)[None, :]
-        is_p = pred == c
-        tp = np.sum(is_t & is_p, axis=1)
-        fp = np.sum(~is_t & is_p, axis=1)
-        fn = np.sum(is_t & ~is_p, axis=1)
-        den = 2 * tp + fp + fn
-        present = den > 0  # c is in the union of true and predicted labels of that row
-        f1_sum += np.where(present, 2 * tp / np.maximum(den, 1), 0.0)
-        n_present += present
+        f1, present = _class_f1_rows(y_true, pred, c)
+        f1_sum += f1
+        n_present += present  # c is in the union of true and predicted labels of that row
     return acc, f1_sum / n_present
+
+
+def _class_f1_rows(y_true: np.ndarray, pred: np.ndarray, c) -> tuple[np.ndarray, np.ndarray]:
+    """F1 ``2 TP / (2 TP + FP + FN)`` of class ``c`` in each row of ``pred`` (0 where
+    undefined), and whether ``c`` is true or predicted in that row."""
+    is_t = (y_true == c)[None, :]
+    is_p = pred == c
+    tp = np.sum(is_t & is_p, axis=1)
+    fp = np.sum(~is_t & is_p, axis=1)
+    fn = np.sum(is_t & ~is_p, axis=1)
+    den = 2 * tp + fp + fn
+    return np.where(den > 0, 2 * tp / np.maximum(den, 1), 0.0), den > 0
+
+
+def score_classes(y_true, pred_matrix: np.ndarray, classes) -> tuple[np.ndarray, np.ndarray]:
+    """UAR and per-class F1 of many prediction vectors at once.
+
+    Parameters
+    ----------
+    y_true : (N,) labels (numbers or strings).
+    pred_matrix : (P, N) predicted labels of P models.
+    classes : the classes whose F1 is returned, in this order (e.g. every class of the source
+        and target sets, so that all rows of a grid have the same columns).
+
+    Returns
+    -------
+    uar : (P,) array, :func:`uar` row by row (mean recall over the classes of ``y_true``).
+    f1 : (P, C) array, the F1 ``2 TP / (2 TP + FP + FN)`` of ``classes[c]`` in row ``p``; 0
+        where a class is neither true nor predicted (scikit-learn's
+        ``f1_score(..., average=None, labels=classes, zero_division=0)``).
+    """
+    y_true = np.asarray(y_true).ravel()
+    pred = np.asarray(pred_matrix)
+    if pred.ndim != 2 or pred.shape[1] != y_true.size:
+        raise ValueError(f"pred_matrix must be (P, {y_true.size}), got {pred.shape}")
+    classes = np.asarray(classes).ravel()
+    missing = np.setdiff1d(y_true, classes)
+    if missing.size:
+        raise ValueError(f"classes {classes.tolist()} lack the true label(s) "
+                         f"{missing.tolist()}: give every class of the labels")
+    f1 = np.zeros((pred.shape[0], classes.size))
+    for j, c in enumerate(classes.tolist()):
+        f1[:, j] = _class_f1_rows(y_true, pred, c)[0]
+    recalls = [np.mean(pred[:, y_true == c] == c, axis=1) for c in np.unique(y_true)]
+    return np.mean(recalls, axis=0), f1

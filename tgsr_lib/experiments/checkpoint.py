@@ -4,7 +4,9 @@ The runner records every finished point here; the file ``OUT.partial.npz`` is re
 atomically at most every ``every`` seconds and once more when the run stops for any reason
 (Ctrl-C, an engine or worker error, a full disk while writing the result). A rerun with the
 same inputs (the same :func:`~tgsr_lib.experiments.keys.fingerprint`) starts from the saved
-points; a checkpoint of other inputs, or an unreadable one, is ignored.
+points; a checkpoint of other inputs, or an unreadable one, is ignored. So is a checkpoint
+written before the grids had their ``uar`` and ``f1_<class>`` columns (it lacks those arrays):
+its points are computed again.
 """
 
 from __future__ import annotations
@@ -34,15 +36,22 @@ class Checkpoint:
     key : the grid's fingerprint; a saved checkpoint with another key is ignored.
     n_points : points in the grid.
     every : seconds between saves while points finish (0: after every update).
+    n_classes : classes with a per-class F1 column (``f1_class`` has one column each).
     """
 
-    def __init__(self, out: Path | None, key: str, n_points: int, every: float = 20.0):
+    #: The arrays saved, one entry per point each.
+    ARRAYS = ("done", "acc", "f1", "uar", "f1_class", "n_iter", "converged")
+
+    def __init__(self, out: Path | None, key: str, n_points: int, every: float = 20.0,
+                 n_classes: int = 0):
         self.path = None if out is None else checkpoint_path(out)
         self.key = key
         self.every = float(every)
         self.done = np.zeros(n_points, dtype=bool)
         self.acc = np.zeros(n_points)
         self.f1 = np.zeros(n_points)
+        self.uar = np.zeros(n_points)
+        self.f1_class = np.zeros((n_points, n_classes))
         self.n_iter = np.zeros(n_points, dtype=np.int64)
         self.converged = np.zeros(n_points, dtype=bool)
         self.last = time.monotonic()
@@ -53,10 +62,11 @@ class Checkpoint:
     def _load(self, n_points: int) -> None:
         try:
             with np.load(self.path, allow_pickle=False) as z:
-                if str(z["key"]) != self.key or z["done"].size != n_points:
-                    return
-                arrays = {name: z[name].copy()
-                          for name in ("done", "acc", "f1", "n_iter", "converged")}
+                if (str(z["key"]) != self.key or z["done"].size != n_points
+                        or any(name not in z.files for name in self.ARRAYS)
+                        or z["f1_class"].shape != self.f1_class.shape):
+                    return  # other inputs, or written before the uar/per-class columns
+                arrays = {name: z[name].copy() for name in self.ARRAYS}
         except Exception:  # unreadable (truncated, not a zip...): start afresh
             return
         for name, value in arrays.items():
@@ -68,11 +78,14 @@ class Checkpoint:
         """Points finished so far (resumed ones included)."""
         return int(self.done.sum())
 
-    def record(self, idx, acc, f1, n_iter, converged) -> None:
-        """Store finished points ``idx``; save when ``every`` seconds have passed."""
+    def record(self, idx, acc, f1, uar, f1_class, n_iter, converged) -> None:
+        """Store finished points ``idx`` (``f1_class``: one row per point, one column per
+        class); save when ``every`` seconds have passed."""
         self.done[idx] = True
         self.acc[idx] = acc
         self.f1[idx] = f1
+        self.uar[idx] = uar
+        self.f1_class[idx] = f1_class
         self.n_iter[idx] = n_iter
         self.converged[idx] = converged
         if self.path is not None and time.monotonic() - self.last >= self.every:
@@ -86,8 +99,8 @@ class Checkpoint:
 
         def write(tmp):
             with open(tmp, "wb") as fh:
-                np.savez(fh, key=np.array(self.key), done=self.done, acc=self.acc, f1=self.f1,
-                         n_iter=self.n_iter, converged=self.converged)
+                np.savez(fh, key=np.array(self.key),
+                         **{name: getattr(self, name) for name in self.ARRAYS})
 
         atomic_write(self.path, write)
         self.last = time.monotonic()

@@ -40,7 +40,7 @@ from tgsr_lib.checks import (
     check_source_target,
     check_xis,
 )
-from tgsr_lib.compare.metrics import score_predictions
+from tgsr_lib.compare.metrics import score_classes, score_predictions
 from tgsr_lib.data import layout
 from tgsr_lib.data.datasets import load_features
 from tgsr_lib.experiments import distributed, keys
@@ -54,10 +54,20 @@ from tgsr_lib.model.estimator import TGSR
 from tgsr_lib.model.groups import GroupLayout, resolve_groups
 
 __all__ = ["COLUMNS", "ENGINES", "GROUPING_NAMES", "GridJob", "best_row", "check_grouping",
-           "compute_grid", "features_of", "prepare_grid", "run_grid", "solve_points"]
+           "compute_grid", "f1_column", "features_of", "prepare_grid", "run_grid",
+           "solve_points"]
 
-#: Columns of a grid, one row per point, kappa outer and xi inner.
+#: Columns of a grid, one row per point, kappa outer and xi inner. After them come ``uar``
+#: (unweighted average recall) and ``f1_<class>`` for every class of the source and target
+#: labels (:func:`f1_column`), e.g. ``f1_1, f1_2, f1_3`` for the authors' labels. Grids written
+#: before these columns existed (the committed caches) hold only :data:`COLUMNS`; every reader
+#: accepts both.
 COLUMNS = ["kappa", "xi", "accuracy", "macro_f1", "n_iter"]
+
+
+def f1_column(label) -> str:
+    """The name of the per-class F1 column of class ``label``: ``f1_<label>``."""
+    return f"f1_{label.item() if isinstance(label, np.generic) else label}"
 
 #: The grouping names (any other grouping is an integer array, one group id per feature).
 GROUPING_NAMES = (*layout.GROUPINGS, "features")
@@ -70,7 +80,8 @@ def compute_grid(source, target, kappas=None, xis=None, grouping: Grouping = "au
                  progress: bool | None = None, client=None, chunk_size: int = 2760,
                  checkpoint_every: float = 20.0, progress_every: float | None = None,
                  confirm_large: bool = False, **engine_options) -> pd.DataFrame:
-    """Accuracy and macro-F1 of TGSR at every (kappa, xi) point of one experiment.
+    """Accuracy, macro-F1, UAR and per-class F1 of TGSR at every (kappa, xi) point of
+    one experiment.
 
     Parameters
     ----------
@@ -102,7 +113,8 @@ def compute_grid(source, target, kappas=None, xis=None, grouping: Grouping = "au
 
     Returns
     -------
-    DataFrame with columns ``kappa, xi, accuracy, macro_f1, n_iter``, kappa outer.
+    DataFrame with columns ``kappa, xi, accuracy, macro_f1, n_iter``, then ``uar`` and
+    ``f1_<class>`` for every class of the source and target labels (sorted), kappa outer.
 
     Raises
     ------
@@ -146,6 +158,12 @@ class GridJob:
     def n_points(self) -> int:
         """Points of the grid (kappas x xis)."""
         return self.kappas.size * self.xis.size
+
+    @property
+    def classes(self) -> np.ndarray:
+        """The classes of the source and target labels, sorted: one ``f1_<class>`` column
+        each."""
+        return np.union1d(self.ys, self.yt)
 
     def estimate(self, n_points: int | None = None) -> str:
         """A rough duration of ``n_points`` (default: all) fits of this job."""
@@ -252,7 +270,7 @@ def run_grid(job: GridJob, out: str | os.PathLike | None = None, progress: bool 
             raise ValueError(f"{name}={value!r} is out of range: give seconds >= 0")
     out = None if out is None else check_writable(out)
     kk, xx = grid_points(job.kappas, job.xis)
-    ckpt = Checkpoint(out, job.key, kk.size, checkpoint_every)
+    ckpt = Checkpoint(out, job.key, kk.size, checkpoint_every, n_classes=job.classes.size)
     todo = np.flatnonzero(~ckpt.done)
     every = progress_mod.PROGRESS_EVERY if progress_every is None else progress_every
     bar = Progress(kk.size, ckpt.resumed, progress, job.desc, every)
@@ -263,7 +281,9 @@ def run_grid(job: GridJob, out: str | os.PathLike | None = None, progress: bool 
         else:
             _run_dask(client, job, kk, xx, todo, ckpt, bar, chunk_size)
         df = pd.DataFrame({"kappa": kk, "xi": xx, "accuracy": ckpt.acc, "macro_f1": ckpt.f1,
-                           "n_iter": ckpt.n_iter})
+                           "n_iter": ckpt.n_iter, "uar": ckpt.uar,
+                           **{f1_column(c): ckpt.f1_class[:, j]
+                              for j, c in enumerate(job.classes)}})
         if not ckpt.converged.all():
             warnings.warn(f"{int((~ckpt.converged).sum())} grid points stopped at the "
                           "iteration limit without converging", RuntimeWarning, stacklevel=3)
@@ -354,9 +374,12 @@ def _run_local(job: GridJob, kk, xx, todo, ckpt: Checkpoint, bar: Progress) -> N
     if todo.size == 0:
         return
 
+    classes = job.classes
+
     def on_result(pos, pred, n_iter, converged):
         acc, f1 = score_predictions(job.yt, pred)
-        ckpt.record(todo[pos], acc, f1, n_iter, converged)
+        uar, f1_class = score_classes(job.yt, pred, classes)
+        ckpt.record(todo[pos], acc, f1, uar, f1_class, n_iter, converged)
         bar.update(len(pos))
 
     solve_points(job.Xs, job.ys, job.Xt, kk[todo], xx[todo], job.grouping, job.engine,
@@ -366,14 +389,14 @@ def _run_local(job: GridJob, kk, xx, todo, ckpt: Checkpoint, bar: Progress) -> N
 def _chunk_task(Xs, ys, Xt, yt, kappas, xis, grouping, engine, options):
     pred, n_iter, conv = solve_points(Xs, ys, Xt, kappas, xis, grouping, engine, **options)
     acc, f1 = score_predictions(yt, pred)
-    return acc, f1, n_iter, conv
+    uar, f1_class = score_classes(yt, pred, np.union1d(ys, yt))
+    return acc, f1, uar, f1_class, n_iter, conv
 
 
 def _run_dask(client, job: GridJob, kk, xx, todo, ckpt: Checkpoint, bar: Progress,
               chunk_size: int) -> None:
     def on_chunk(idx, result):
-        acc, f1, n_iter, conv = result
-        ckpt.record(idx, acc, f1, n_iter, conv)
+        ckpt.record(idx, *result)
         bar.update(idx.size)
 
     distributed.run_chunks(client, _chunk_task, [job.Xs, job.ys, job.Xt, job.yt], kk, xx, todo,

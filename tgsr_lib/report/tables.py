@@ -74,8 +74,9 @@ def reachable(df: pd.DataFrame, f1: float, acc_percent: float) -> bool:
 def tgsr_comparison(numbers, grouping: Grouping = "authors", *, cache_dir="cache/grids",
                     recompute: bool = False, progress: bool | None = None) -> pd.DataFrame:
     """One row per experiment: the paper's TGSR entry, the released record's and our
-    recomputed grid's first max-F1 row (with its accuracy) and first max-accuracy row,
-    and whether the paper's pair occurs anywhere in each grid."""
+    recomputed grid's first max-F1 row (with its accuracy and, where the grid has the column,
+    its ``n_iter``: solver iterations) and first max-accuracy row, and whether the paper's pair
+    occurs anywhere in each grid."""
     authors = _check_authors_grouping(grouping)
     numbers = [protocols.get_experiment(n).number for n in np.atleast_1d(numbers).tolist()]
     paper = paper_table()
@@ -104,8 +105,95 @@ def tgsr_comparison(numbers, grouping: Grouping = "authors", *, cache_dir="cache
                 f"{name}_maxacc_f1": float(ba.macro_f1),
                 f"{name}_has_paper_pair": reachable(df, p.macro_f1, p.accuracy_percent),
             })
+            if "n_iter" in df.columns:
+                row[f"{name}_n_iter"] = int(bf.n_iter)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def best_point_scores(comparison: pd.DataFrame, grouping: str = "authors", *,
+                      level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """The recomputed best points of a comparison table with their intervals and per-class F1.
+
+    For every experiment of ``comparison`` (:func:`tgsr_comparison`) with a recomputed grid,
+    TGSR is fitted again at that grid's first max-F1 row (``computed_kappa``,
+    ``computed_xi``) with :func:`tgsr_lib.compare.paired.tgsr_predictions`, and its predictions
+    are scored by :func:`tgsr_lib.compare.paired.summary`: accuracy with its exact
+    Clopper-Pearson interval and the correct count k of N, macro-F1 and UAR with seeded
+    stratified bootstrap intervals, and the F1 of each class.
+
+    Parameters
+    ----------
+    comparison : pandas.DataFrame
+        The table of :func:`tgsr_comparison` (computed with the same ``grouping``).
+    grouping : str
+        The grouping name of the recomputed grids.
+    level, n_boot, seed : as in :func:`tgsr_lib.compare.paired.summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per recomputed experiment: ``experiment, task, kappa, xi, correct, n,
+        accuracy, accuracy_low, accuracy_high, macro_f1, macro_f1_low, macro_f1_high, uar,
+        uar_low, uar_high`` (fractions), then ``f1_<class name>`` for each class (e.g.
+        ``f1_negative``).
+
+    Raises
+    ------
+    RuntimeError
+        When a refit does not give the grid row's accuracy and macro-F1 (the refit must be
+        the fit behind the grid).
+    """
+    from tgsr_lib.compare import paired
+
+    rows = []
+    for _, r in comparison.iterrows():
+        if pd.isna(r.get("computed_f1", np.nan)):
+            continue
+        n = int(r["experiment"])
+        exp = protocols.get_experiment(n)
+        kappa, xi = int(r["computed_kappa"]), float(r["computed_xi"])
+        y_true, y_pred = paired.tgsr_predictions(n, kappa, xi, grouping)
+        scores = paired.summary(y_true, y_pred, level=level, n_boot=n_boot, seed=seed)
+        if (abs(100 * scores["accuracy"] - r["computed_acc"]) > 1e-9
+                or abs(scores["macro_f1"] - r["computed_f1"]) > 1e-12):
+            raise RuntimeError(f"the refit of Exp.{n} at kappa {kappa}, xi {xi:g} does not give "
+                               "the grid's accuracy and macro-F1: recompute the cached grid "
+                               "(recompute=True)")
+        names = dict(enumerate(datasets.load_features(exp.target).class_names, start=1))
+        row = {"experiment": n, "task": exp.name, "kappa": kappa, "xi": xi}
+        row.update({k: v for k, v in scores.items() if not k.startswith("f1_")})
+        for key, value in scores.items():
+            if key.startswith("f1_"):
+                label = key[3:]
+                row[f"f1_{names.get(int(label), label) if label.isdigit() else label}"] = value
+        rows.append(row)
+    columns = ["experiment", "task", "kappa", "xi", "correct", "n", "accuracy", "accuracy_low",
+               "accuracy_high", "macro_f1", "macro_f1_low", "macro_f1_high", "uar", "uar_low",
+               "uar_high"]
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=columns)
+    return df[columns + [c for c in df.columns if c not in columns]]
+
+
+def format_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """:func:`best_point_scores` for reading: one row per experiment (``Exp.N task``), the
+    point, ``k/N`` correct, each score with its 95% interval as ``[low, high]`` and the
+    per-class F1, every score a fraction to 4 decimals."""
+    def interval(r, name):
+        return f"[{r[name + '_low']:.4f}, {r[name + '_high']:.4f}]"
+
+    rows = {}
+    for _, r in scores.iterrows():
+        row = {"kappa": int(r.kappa), "xi": f"{r.xi:g}", "k/N": f"{int(r.correct)}/{int(r.n)}",
+               "accuracy": f"{r.accuracy:.4f}", "accuracy 95% CI": interval(r, "accuracy"),
+               "macro-F1": f"{r.macro_f1:.4f}", "macro-F1 95% CI": interval(r, "macro_f1"),
+               "UAR": f"{r.uar:.4f}", "UAR 95% CI": interval(r, "uar")}
+        row.update({f"F1 {c[3:]}": f"{r[c]:.4f}" for c in scores.columns
+                    if c.startswith("f1_") and not pd.isna(r[c])})
+        rows[f"Exp.{int(r.experiment)} {r.task}"] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def paper_format(protocol: str, ours: dict[int, tuple[float, float]] | None = None,
