@@ -1,6 +1,7 @@
 """The notebooks' parameter checks, the figure names of reruns and relative TGSR_DATA_DIR."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -123,8 +124,10 @@ def _cells(path):
     return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
 
 
-@pytest.mark.parametrize("name", ["00_quickstart", "01_features", "04_hyperparameters",
-                                  "05_salient_regions", "06_data_preparation", "09_explorer",
+@pytest.mark.parametrize("name", ["00_quickstart", "01_features", "02_type1_experiments",
+                                  "03_type2_experiments", "04_hyperparameters",
+                                  "05_salient_regions", "06_data_preparation", "07_baselines",
+                                  "08_model_selection", "09_explorer", "10_claims",
                                   "11_own_features"])
 def test_notebooks_check_parameters_first_and_know_their_defaults(name):
     import ast
@@ -132,15 +135,27 @@ def test_notebooks_check_parameters_first_and_know_their_defaults(name):
     cells = _cells(NOTEBOOKS / f"{name}.ipynb")
     i = next(k for k, c in enumerate(cells) if "parameters" in c["metadata"].get("tags", []))
     source = "".join(cells[i]["source"])
-    declared = {t.id: ast.literal_eval(node.value) for node in ast.parse(source).body
-                if isinstance(node, ast.Assign) for t in node.targets}
+    declared = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign):
+            for t in node.targets:  # `a = 1` or `a, b = 1, 2`
+                names = t.elts if isinstance(t, ast.Tuple) else [t]
+                values = node.value.elts if isinstance(t, ast.Tuple) else [node.value]
+                declared.update({n.id: ast.literal_eval(v)
+                                 for n, v in zip(names, values, strict=True)})
     check = "".join(cells[i + 1]["source"])
     assert "params.check" in check
-    checked = {a.value for node in ast.walk(ast.parse(check)) if isinstance(node, ast.Call)
-               and getattr(node.func, "attr", "").startswith("check") and node.args
-               for a in node.args[:1] if isinstance(a, ast.Constant)}
-    assert checked == set(declared), "every parameter is checked, by its name"
-    for node in ast.walk(ast.parse(check)):  # the defaults that name figures match the cell
+    # every parameter is named in the checks' messages: "kappa", "live_check method",
+    # "skada_check['n_splits']" or a (name, value) pair looped over
+    named = {re.split(r"[\s\[]", node.value)[0] for node in ast.walk(ast.parse(check))
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    assert set(declared) <= named, "every parameter is checked, by its name"
+    tree = ast.parse(check)
+    assigned = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                for t in node.targets if isinstance(t, ast.Name)}
+    for node in ast.walk(tree):  # the defaults that name figures match the cell
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "changed":
-            defaults = {k.arg: ast.literal_eval(k.value) for k in node.args[0].keywords}
+            given = node.args[0]  # dict(...) here, or a name assigned dict(...) in the cell
+            given = assigned[given.id] if isinstance(given, ast.Name) else given
+            defaults = {k.arg: ast.literal_eval(k.value) for k in given.keywords}
             assert defaults == {k: declared[k] for k in defaults}
