@@ -111,3 +111,24 @@ def make_problem(seed, n_groups=6, sizes=None, n_source=(5, 4, 3), n_target=7, s
         Xs[:, group_ids == g] = 0.0
         Xt[:, group_ids == g] = 0.0
     return Xs, ys, Xt, group_ids
+
+
+def grouped_domains(seed, group_ids, counts, signal_ids, *, n_source, n_target, noise, signal,
+                    shift):
+    """Source and target features in custom groups (``counts[i]`` scattered columns with id
+    ``group_ids[i]``) for three classes; class c raises group ``signal_ids[c-1]`` by
+    ``signal``, the target is shifted by ``shift`` times a random vector.
+    Returns ``Xs, ys, Xt, groups``."""
+    rng = np.random.default_rng(seed)
+    groups = rng.permutation(np.repeat(group_ids, counts))
+
+    def domain(n_per_class, offset):
+        y = np.repeat([1, 2, 3], n_per_class)
+        X = rng.normal(scale=noise, size=(y.size, groups.size)) + offset
+        for c, gid in zip((1, 2, 3), signal_ids, strict=True):
+            X[y == c] += signal * (groups == gid)
+        return X, y
+
+    Xs, ys = domain(n_source, 0.0)
+    Xt, _ = domain(n_target, shift * rng.normal(size=groups.size))
+    return Xs, ys, Xt, groups

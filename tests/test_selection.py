@@ -11,6 +11,7 @@ from tgsr_lib.compare import selection
 from tgsr_lib.data.layout import FEATURE_DIM, GROUP_DIM
 
 from .conftest import requires_data
+from .naive import grouped_domains
 
 
 def _domain(rng, n_per_class, shift, noise=0.1):
@@ -221,19 +222,8 @@ def test_cached_scores_are_reproduced(vis, nir):
 def _own_features(seed=0):
     """45 features in 5 groups of unequal sizes with scattered columns and ids 3..21; class
     c raises one group."""
-    rng = np.random.default_rng(seed)
-    groups = rng.permutation(np.repeat([8, 3, 21, 5, 13], [12, 6, 9, 10, 8]))
-
-    def domain(n_per_class, shift):
-        y = np.repeat([1, 2, 3], n_per_class)
-        X = rng.normal(scale=0.5, size=(y.size, groups.size)) + shift
-        for c, gid in zip((1, 2, 3), (3, 21, 13), strict=True):
-            X[y == c] += 0.9 * (groups == gid)
-        return X, y
-
-    Xs, ys = domain(6, 0.0)
-    Xt, _ = domain(5, 0.2 * rng.normal(size=groups.size))
-    return Xs, ys, Xt, groups
+    return grouped_domains(seed, [8, 3, 21, 5, 13], [12, 6, 9, 10, 8], (3, 21, 13),
+                           n_source=6, n_target=5, noise=0.5, signal=0.9, shift=0.2)
 
 
 def test_rules_take_any_features_and_groups():

@@ -42,6 +42,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from tgsr_lib import TGSR, TGSRClassifier
 from tgsr_lib.compare import metrics, selection
 
+from .naive import grouped_domains
+
 
 def _import_skada():
     """skada's modules, without the global switch of scikit-learn's metadata routing that
@@ -70,18 +72,9 @@ def routing():
 def _features(seed=0, equal_fold_means=False):
     """30 features in 5 custom groups; 24 source samples (8 per class), 15 target samples.
     ``equal_fold_means``: shift each source fold so that its mean is the source mean."""
-    rng = np.random.default_rng(seed)
-    groups = rng.permutation(np.repeat([7, 2, 11, 5, 9], [8, 4, 6, 7, 5]))
-
-    def domain(n_per_class, shift):
-        y = np.repeat([1, 2, 3], n_per_class)
-        X = rng.normal(scale=0.7, size=(y.size, groups.size)) + shift
-        for c, gid in zip((1, 2, 3), (2, 11, 9), strict=True):
-            X[y == c] += 0.8 * (groups == gid)
-        return X, y
-
-    Xs, ys = domain(8, 0.0)
-    Xt, _ = domain(5, 0.3 * rng.normal(size=groups.size))
+    Xs, ys, Xt, groups = grouped_domains(seed, [7, 2, 11, 5, 9], [8, 4, 6, 7, 5], (2, 11, 9),
+                                         n_source=8, n_target=5, noise=0.7, signal=0.8,
+                                         shift=0.3)
     folds = selection.source_folds(ys, N_FOLDS, seed=0)
     if equal_fold_means:
         mu = Xs.mean(axis=0)
