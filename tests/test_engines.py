@@ -291,3 +291,20 @@ def test_evaluation_set_and_per_fit_labels():
         solve_many(base, kk, xx, labels=np.full((kk.size, src.y.size), 7))
     with pytest.raises(ValueError, match="columns"):
         GridProblem(src.X, src.y, tgt.X, X_eval=tgt.X[:, :100])
+
+
+def test_profiling_records_every_phase_and_changes_nothing():
+    """``engine.profiling()`` (benchmarks/grid_speed.py --profile) times each phase and counts
+    its flops; the fits are the same with and without it."""
+    Xs, ys, Xt, gid = naive.make_problem(seed=12, n_groups=6)
+    problem = GridProblem(Xs, ys, Xt, gid)
+    kk, xx = axes.grid_points(range(1, 7), [0.0, 2.0])
+    plain = solve_many(problem, kk, xx)
+    with engine.profiling() as prof:
+        profiled = solve_many(problem, kk, xx)
+    for a, b in zip(plain, profiled, strict=True):
+        assert np.array_equal(a, b)
+    for phase in ("D-step", "packed norms: GEMM", "kept-group products: GEMM", "stop test"):
+        assert prof.seconds[phase] > 0 and prof.calls[phase] == plain[1].max()
+    assert prof.flops["packed norms: GEMM"] == 2 * plain[1].sum() * problem.Gpack.size
+    assert engine._PROFILE is None  # off again after the block

@@ -3,7 +3,11 @@
 Zhao & Pietikainen's LBP-TOP describes a grey video volume ``V[t, y, x]`` by the local binary
 patterns of its XY (appearance), XT and YT (motion) planes. This module computes them with
 numba kernels and assembles the multi-scale 15045-dimensional vector of the TGSR authors
-(``REFERENCE.md`` sections 2 and 3, :mod:`tgsr_lib.data.layout`):
+(:mod:`tgsr_lib.data.layout` holds the layout). The conventions, established from exact pixel
+counts of the authors' released features:
+
+* the codes are computed once on the whole clip (frames resized to 112 x 112 and interpolated to
+  16 frames by TIM, :mod:`tgsr_lib.features.tim`);
 
 * ``P = 8`` neighbours at radius ``R = 3`` in x, y and t (other values allowed);
 * neighbour ``p`` of a plane image sits at ``(row, col) = (-R sin(2 pi p / P), +R cos(2 pi p /
@@ -15,11 +19,19 @@ numba kernels and assembles the multi-scale 15045-dimensional vector of the TGSR
   axis in both temporal planes);
 * codes exist on the interior ``T - 2 Rt`` x ``H - 2 Ry`` x ``W - 2 Rx`` (border ``ceil(R)``), i.e.
   10 x 106 x 106 for a 16 x 112 x 112 clip; scale ``n`` cuts the 106 x 106 code map into ``n x n``
-  blocks (:func:`tgsr_lib.data.layout.block_sizes`), each (block, plane) histogram is counted
-  over all time positions of the block and normalised to sum 1;
+  blocks of ``round(106 / n)`` positions with MATLAB rounding (half away from zero), the last
+  block taking the remainder (n = 4: 27, 27, 27, 25; n = 8: seven of 13, then 15;
+  :func:`tgsr_lib.data.layout.block_sizes`); each (block, plane) histogram is counted over all
+  time positions of the block and normalised to sum 1, so every vector sums to 255 (85 blocks x
+  3 planes);
 * codes are binned with the classic "u2" mapping (:func:`u2_table`): the ``P (P - 1) + 2`` uniform
   codes in ascending order, then one bin for all others (59 bins for ``P = 8``);
-* concatenation: scales 1, 2, 4, 8; plane-major (XY, XT, YT); blocks column-major.
+* concatenation: scales 1, 2, 4, 8 (at offsets 0, 177, 885 and 3717); within a scale
+  plane-major (all XY histograms, then XT, then YT); within a plane, blocks column-major (block
+  ``k = col * n + row``, block 0 top-left); 59 bins each. The sign of the time axis cannot be
+  told from the histograms; scikit-image's codes equal these away from exact interpolation
+  ties, which makes it an independent check of every plane (XT and YT on per-row / per-column
+  slices with time as rows).
 
 Implementation: per clip, the in-frame half of every fractional interpolation (the ``top`` /
 ``bottom`` values along x, and along y for YT) is tabulated once per distinct offset and shared

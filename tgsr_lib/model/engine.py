@@ -22,6 +22,8 @@ The state of the fits in flight is one :class:`FitState` (arrays indexed by slot
 problem's constants one :class:`Tables`; each kernel takes ``slots`` and those structures,
 and takes the arrays it uses out of them before its parallel loop (numba's parallel loops
 lose writes made through a tuple's fields).
+Inside ``with profiling() as prof:`` every step charges its time and counted flops to named
+phases (:class:`Profile`; ``benchmarks/grid_speed.py --profile`` prints them).
 Each kernel is compiled twice, as distinct functions (``name`` parallel, ``name_serial``),
 because numba keeps one cache entry per function whatever its options.
 """
@@ -29,7 +31,10 @@ because numba keeps one cache entry per function whatever its options.
 from __future__ import annotations
 
 import os
+import time
 import types
+from collections import defaultdict
+from contextlib import contextmanager
 from typing import NamedTuple
 
 # numba's parallel loops run on OpenMP threads that, by default, spin for a while after each
@@ -385,6 +390,67 @@ keep_step = _Kernel(_keep_step)
 exact_check = _Kernel(_exact_check)
 
 
+class Profile:
+    """Seconds and floating-point operations per phase of :meth:`NumbaBackend.step` (filled
+    while :func:`profiling` is active; ``benchmarks/grid_speed.py --profile`` prints it).
+
+    The flops of a phase are counted from the work it does (a multiply-add is 2 flops; the
+    bound and row scans of the stop test and the sort of the threshold are not counted; the
+    C-step's count takes every group at the cost of a dropped one, 7 flops per coefficient)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.flops: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self._t = 0.0
+
+    def start(self) -> None:
+        self._t = time.perf_counter()
+
+    def lap(self, phase: str, flops=None) -> None:
+        """Charge the time since the last lap to ``phase``; ``flops`` is a function, called
+        outside the timed interval."""
+        now = time.perf_counter()
+        self.seconds[phase] += now - self._t
+        self.calls[phase] += 1
+        if flops is not None:
+            self.flops[phase] += float(flops())
+        self._t = time.perf_counter()
+
+    def count(self, phase: str, flops) -> None:
+        """Add ``flops()`` to a count that is not a timed phase (e.g. the flops needed)."""
+        self.flops[phase] += float(flops())
+        self._t = time.perf_counter()
+
+
+class _NoProfile:
+    """What :meth:`NumbaBackend.step` reports to when nobody profiles: nothing."""
+
+    def start(self) -> None:
+        pass
+
+    def lap(self, phase: str, flops=None) -> None:
+        pass
+
+    def count(self, phase: str, flops) -> None:
+        pass
+
+
+_PROFILE: Profile | None = None
+_NO_PROFILE = _NoProfile()
+
+
+@contextmanager
+def profiling():
+    """``with profiling() as prof:`` the engine's steps run inside record into ``prof``."""
+    global _PROFILE
+    _PROFILE = prof = Profile()
+    try:
+        yield prof
+    finally:
+        _PROFILE = None
+
+
 class NumbaBackend:
     """The CPU engine's state and its iteration, for :func:`tgsr_lib.model.driver.solve_many`."""
 
@@ -410,6 +476,8 @@ class NumbaBackend:
         self.cols = np.zeros(0, dtype=np.int64)
 
     def load(self, slots, kappas, xi_ids, entry_ids) -> None:
+        prof = _PROFILE or _NO_PROFILE
+        prof.start()
         st = self.st
         st.kappa[slots] = kappas
         st.xi_of[slots] = xi_ids
@@ -420,19 +488,30 @@ class NumbaBackend:
         for name in ("beta", "H", "a_buf", "b_buf", "tt", "sel"):
             getattr(st, name)[slots] = 0
         st.watch[slots] = -1
+        prof.lap("bookkeeping: load, finish")
 
     def step(self, slots, mu, tol: float):
         st, tb = self.st, self.tb
         L = slots.size
-        m, c = self.problem.m, self.problem.c
+        K, m, c = self.problem.n_groups, self.problem.m, self.problem.c
+        npack = self.Gpack.shape[0]
+        prof = _PROFILE or _NO_PROFILE
+        prof.start()
         d_step(slots, st, tb, mu)
+        prof.lap("D-step", lambda: L * (4 * c * m * m + 6 * c * m))
         gram_pack(slots, st, self.VV)
+        prof.lap("packed norms: pack v v^T", lambda: 2 * L * c * npack)
         np.matmul(self.VV[:L], self.Gpack, out=self.NV[:L])  # v^T G_i v of every group
+        prof.lap("packed norms: GEMM", lambda: 2 * L * npack * K)
         group_norms(slots, st, tb, self.NV)
+        prof.lap("group norms: terms of groups non-zero in C",
+                 lambda: 7 * c * m * st.active[slots].sum() + 4 * L * K)
         norms = st.norms[slots]
         st.scale[slots] = ialm.shrink_factors(norms, ialm.group_threshold(norms,
                                                                           st.kappa[slots]))
+        prof.lap("threshold")
         shrink_update(slots, st, tb, mu)
+        prof.lap("C-step + multiplier + bounds", lambda: 7 * c * m * L * K)
         # G_i v only for the groups some fit keeps: one product over their union
         kept_now = np.flatnonzero(st.active[slots].any(axis=0))
         if not np.array_equal(kept_now, self.cols):
@@ -445,7 +524,10 @@ class NumbaBackend:
         GV = self.GV_buf[: L * c * n].reshape(L * c, n)
         if n:
             np.matmul(st.v[slots].reshape(L * c, m), self.Gsub, out=GV)
+        prof.lap("kept-group products: GEMM", lambda: 2 * L * c * m * n)
+        prof.count("kept-group products: needed", lambda: 2 * c * m * m * st.active[slots].sum())
         keep_step(slots, st, tb, GV.reshape(L, c, self.cols.size, m), self.col_of, mu)
+        prof.lap("kept-group products: H, Q^T C", lambda: 5 * c * m * st.active[slots].sum())
         ub, lb = st.ub[slots], st.lb[slots]
         conv = ialm.converged(ub, tol)
         check = slots[~conv & ialm.converged(lb, tol)]
@@ -453,12 +535,16 @@ class NumbaBackend:
             exact_check(check, st, tb, mu, tol)
             conv |= np.isin(slots, check[st.row_hit[check] < 0])
         finite = np.isfinite(norms).all(axis=1) & np.isfinite(ub)
+        prof.lap("stop test")
         return conv, finite
 
     def finish(self, slots):
+        prof = _PROFILE or _NO_PROFILE
+        prof.start()
         st, problem = self.st, self.problem
         scores = np.stack([problem.predict_scores(st.alpha[f], st.beta[f], st.active[f])
                            for f in slots])
+        prof.lap("bookkeeping: load, finish")
         return scores, st.active[slots].copy()
 
 
