@@ -37,7 +37,6 @@ notebook 08's subgrid, :func:`label_free_points` takes each variant's pick.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -126,15 +125,6 @@ def ridge_grid(Xs, ys, Xt, yt, alphas=RIDGE_ALPHAS) -> pd.DataFrame:
 # --------------------------------------------------------------------------- grids
 
 
-@lru_cache(maxsize=8)
-def _experiment_data(number: int):
-    from tgsr_lib.data import datasets
-
-    exp = protocols.get_experiment(number)
-    src, tgt = datasets.load_features(exp.source), datasets.load_features(exp.target)
-    return src.X, src.y, tgt.X, tgt.y
-
-
 def _check_numbers(numbers) -> list[int]:
     numbers = [protocols.get_experiment(n).number for n in np.atleast_1d(numbers).tolist()]
     bad = [n for n in numbers if n not in protocols.COMPUTABLE]
@@ -148,7 +138,7 @@ def _small_grids(number: int) -> pd.DataFrame:
     """The grids of ``xi0`` (kappa = 1..85 at xi = 0) and ``ridge`` (the penalties)."""
     from tgsr_lib.experiments.runner import compute_grid
 
-    Xs, ys, Xt, yt = _experiment_data(number)
+    Xs, ys, Xt, yt = paired.experiment_data(number)
     xi0 = compute_grid((Xs, ys), (Xt, yt), kappas=np.arange(1, layout.N_GROUPS + 1),
                        xis=[0.0], progress=False)
     ridge = ridge_grid(Xs, ys, Xt, yt)
@@ -222,7 +212,7 @@ def selected_points(grids: pd.DataFrame, by: str = "macro_f1") -> pd.DataFrame:
 def _predict(number: int, row: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     variant = row["variant"]
     if variant == "ridge":
-        Xs, ys, Xt, yt = _experiment_data(number)
+        Xs, ys, Xt, yt = paired.experiment_data(number)
         return yt, ridge_predictions(Xs, ys, Xt, [float(row["alpha"])])[0]
     grouping = "blocks" if variant == "blocks" else "authors"
     return paired.tgsr_predictions(number, int(row["kappa"]), float(row["xi"]), grouping)
@@ -322,7 +312,7 @@ def label_free_scores(number: int, *, selection_cache: str | os.PathLike = "cach
     else:
         from tgsr_lib.experiments.io import write_csv_atomic
 
-        Xs, ys, Xt, _ = _experiment_data(number)
+        Xs, ys, Xt, _ = paired.experiment_data(number)
         kappas, _ = selection.subgrid()
         xi0 = selection.rule_scores((Xs, ys), Xt, kappas, [0.0], "authors", n_folds=5,
                                     seed=0, reverse=False)

@@ -24,20 +24,22 @@ import numpy as np
 import pandas as pd
 
 from tgsr_lib.compare import metrics, stats
-from tgsr_lib.data import datasets, protocols
+from tgsr_lib.data import protocols
 
-__all__ = ["tgsr_predictions", "baseline_predictions", "summary", "paired_tests", "holm_family",
-           "verdict", "ALPHA"]
+__all__ = ["experiment_data", "tgsr_predictions", "baseline_predictions", "summary",
+           "paired_tests", "holm_family", "verdict", "ALPHA"]
 
 #: Family-wise significance level of the paired comparisons.
 ALPHA = 0.05
 
 
 @lru_cache(maxsize=16)
-def _experiment_data(number: int):
-    exp = protocols.get_experiment(number)
-    src, tgt = datasets.load_features(exp.source), datasets.load_features(exp.target)
-    return src.X, src.y, tgt.X, tgt.y
+def experiment_data(number: int):
+    """``(Xs, ys, Xt, yt)`` of experiment ``number``
+    (:func:`tgsr_lib.compare.baselines.load_experiment`, kept for the session)."""
+    from tgsr_lib.compare.baselines import load_experiment
+
+    return load_experiment(number)
 
 
 @lru_cache(maxsize=256)
@@ -46,7 +48,7 @@ def _tgsr_point(number: int, grouping: str, kappa: int, xi: float) -> np.ndarray
 
     from tgsr_lib.model import GridProblem, solve_many
 
-    Xs, ys, Xt, _ = _experiment_data(number)
+    Xs, ys, Xt, _ = experiment_data(number)
     problem = GridProblem(Xs, ys, Xt, grouping)
     # one fit: the products are small, extra BLAS threads only wait on each other
     with threadpool_limits(1, user_api="blas"):
@@ -74,9 +76,9 @@ def tgsr_predictions(number: int, kappa: int, xi: float, grouping: str = "author
         raise ValueError("tgsr_predictions takes a grouping name; for your own groups fit "
                          "tgsr_lib.TGSR(groups=...) directly")
     number = protocols.get_experiment(number).number
-    n_groups = resolve_groups(grouping, _experiment_data(number)[0].shape[1]).n_groups
+    n_groups = resolve_groups(grouping, experiment_data(number)[0].shape[1]).n_groups
     kappa, xi = check_kappa(kappa, n_groups), check_xi(xi)
-    return _experiment_data(number)[3], _tgsr_point(number, grouping, kappa, xi)
+    return experiment_data(number)[3], _tgsr_point(number, grouping, kappa, xi)
 
 
 def baseline_predictions(method: str, number: int, params: Mapping | str | None = None
@@ -91,7 +93,7 @@ def baseline_predictions(method: str, number: int, params: Mapping | str | None 
     number = protocols.get_experiment(number).number
     from threadpoolctl import threadpool_limits
 
-    Xs, ys, Xt, yt = _experiment_data(number)
+    Xs, ys, Xt, yt = experiment_data(number)
     # one fit of moderate size: on a busy machine extra BLAS threads mostly wait
     with threadpool_limits(1, user_api="blas"):
         pred = make_method(method, **dict(params or {})).fit(Xs, ys, Xt).predict(Xt)
