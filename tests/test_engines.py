@@ -128,6 +128,7 @@ def _state_from_dense(problem, backend, slot, C, T, kappa):
         n = problem.gsize[i]
         st.alpha[slot, i], st.beta[slot, i] = _coefficients(Qg[i, :n], Cg[i, :n])
         st.a_buf[slot, sel, i], st.b_buf[slot, sel, i] = _coefficients(Qg[i, :n], Tg[i, :n])
+        st.shared[slot, sel, i] = False  # the group's own multiplier, not the shared one
         st.H[slot, i] = st.beta[slot, i] @ (Qg[i].T @ Qg[i])
         st.active[slot, i] = np.any(Cg[i] != 0)
     st.ct[slot] = np.einsum("kim,kic->cm", Qg, Cg)  # Q^T C
@@ -161,23 +162,24 @@ def test_kernels_follow_the_naive_iteration():
     engine.d_step(slots, st, tb, mus)  # W = C + Q v
     np.testing.assert_allclose(Q @ st.v[0].T, (W - C)[problem.cols], atol=1e-9)
 
-    engine.gram_pack(slots, st, backend.VV)
-    NV = backend.VV[:1] @ problem.Gpack
+    wk = backend.wk
+    engine.gram_pack(slots, st, wk.VV)
+    NV = wk.VV[:1] @ problem.Gpack
     engine.group_norms(slots, st, tb, NV)
     np.testing.assert_allclose(st.norms[0], naive.group_norms(W, gid), rtol=1e-10)
 
     lam_ = naive.threshold(naive.group_norms(W, gid), kappa)
     assert ialm.group_threshold(st.norms[:1], st.kappa[:1])[0] == pytest.approx(lam_, 1e-10)
-    st.scale[:1] = ialm.shrink_factors(st.norms[:1], ialm.group_threshold(st.norms[:1],
-                                                                          st.kappa[:1]))
+    engine.threshold(slots, st)  # the rule of ialm, in the kernel
+    np.testing.assert_array_equal(st.scale[:1], ialm.shrink_factors(
+        st.norms[:1], ialm.group_threshold(st.norms[:1], st.kappa[:1])))
     engine.shrink_update(slots, st, tb, mus)
-    cols = np.arange(problem.n_groups)
-    GV = np.einsum("kmn,cn->ckm", problem.Gall.reshape(-1, problem.m, problem.m), st.v[0])
-    engine.keep_step(slots, st, tb, GV[None], cols, mus)
+    engine.keep_products(slots, st, tb, mus, wk.Vg[0], wk.GVg[0], wk.ctn, wk.ticks[0, 6:8])
     np.testing.assert_allclose(problem.coef(st.alpha[0], st.beta[0], st.active[0]), C_next,
                                atol=1e-9)
     new = st.sel[0]
-    Tn = problem.coef(st.a_buf[0, new], st.b_buf[0, new], np.ones(problem.n_groups, bool))
+    b_new = np.where(st.shared[0, new][:, None, None], st.S[0, new][None], st.b_buf[0, new])
+    Tn = problem.coef(st.a_buf[0, new], b_new, np.ones(problem.n_groups, bool))
     np.testing.assert_allclose(Tn, T_next, atol=1e-9 * np.abs(T_next).max())
     err = np.abs(D - C_next).max()
     assert st.lb[0] <= err * (1 + 1e-9) and err <= st.ub[0] * (1 + 1e-9)
@@ -186,13 +188,17 @@ def test_kernels_follow_the_naive_iteration():
     assert st.row_hit[0] >= 0
     engine.exact_check(slots, st, tb, mus, err * 1.001)  # none reaches this one
     assert st.row_hit[0] == -1
+    conv, finite = np.zeros(1, bool), np.zeros(1, bool)  # the whole stop test
+    engine.stop_test(slots, st, tb, mus, err * 1.001, conv, finite)
+    assert conv[0] and finite[0]
+    engine.stop_test(slots, st, tb, mus, err * 0.999, conv, finite)
+    assert not conv[0] and finite[0]
 
 
 def test_parallel_and_serial_kernels_are_distinct_and_agree(monkeypatch):
     """Each kernel exists as two compiled functions with their own numba cache entries; the
     whole engine gives the same fits with either."""
-    for kernel in (engine.d_step, engine.gram_pack, engine.group_norms, engine.shrink_update,
-                   engine.keep_step, engine.exact_check):
+    for kernel in (engine.step_round, engine.scores):
         assert kernel.parallel.py_func is not kernel.serial.py_func
         serial_name = kernel.parallel.py_func.__qualname__ + "_serial"
         assert kernel.serial.py_func.__qualname__ == serial_name

@@ -22,6 +22,7 @@ Backends: :class:`tgsr_lib.model.engine.NumbaBackend` (CPU, numba kernels) and
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -98,33 +99,35 @@ def solve_many(problem: GridProblem, kappas, xis, *, backend: str = "numba", xp=
             mu[slots] = opts["mu0"]
             engine.load(slots, kappas[fits], xi_ids[fits], entry_ids[fits])
 
-    load(np.arange(P))
-    while True:
-        slots = np.flatnonzero(fit_of >= 0)
-        if slots.size == 0:
-            break
-        conv, finite = engine.step(slots, mu, opts["tol"])
-        it[slots] += 1
-        conv = conv & finite
-        stop = conv | ~finite | (it[slots] >= opts["max_iter"])
-        going = slots[~stop]
-        mu[going] = ialm.next_mu(mu[going], opts["rho"], opts["mu_max"])
-        if not stop.any():
-            continue
-        done = slots[stop]
-        fits = fit_of[done]
-        scores, active = engine.finish(done)
-        pred[fits] = problem.classes[np.argmax(scores, axis=1)]
-        n_iter[fits] = it[done]
-        converged[fits] = conv[stop]
-        if return_groups:
-            kept[fits] = active
-        if return_scores:
-            all_scores[fits] = scores
-        fit_of[done] = -1
-        load(done)
-        if on_result is not None:
-            on_result(fits, pred[fits], n_iter[fits], converged[fits])
+    # a backend may set up the loop (the numba one: BLAS single-threaded inside its threads)
+    with getattr(engine, "running", nullcontext)():
+        load(np.arange(P))
+        while True:
+            slots = np.flatnonzero(fit_of >= 0)
+            if slots.size == 0:
+                break
+            conv, finite = engine.step(slots, mu, opts["tol"])
+            it[slots] += 1
+            conv = conv & finite
+            stop = conv | ~finite | (it[slots] >= opts["max_iter"])
+            going = slots[~stop]
+            mu[going] = ialm.next_mu(mu[going], opts["rho"], opts["mu_max"])
+            if not stop.any():
+                continue
+            done = slots[stop]
+            fits = fit_of[done]
+            scores, active = engine.finish(done)
+            pred[fits] = problem.classes[np.argmax(scores, axis=1)]
+            n_iter[fits] = it[done]
+            converged[fits] = conv[stop]
+            if return_groups:
+                kept[fits] = active
+            if return_scores:
+                all_scores[fits] = scores
+            fit_of[done] = -1
+            load(done)
+            if on_result is not None:
+                on_result(fits, pred[fits], n_iter[fits], converged[fits])
     out = (pred, n_iter, converged)
     if return_groups:
         out += (kept,)

@@ -10,27 +10,39 @@ and multiplier, stop rule); what is its own is how it evaluates them cheaply:
    ``||W_i||^2 = alpha^2 |i| c + 2 alpha 1^T Q_i gamma 1 + beta.H_i + 2 v.H_i + v^T G_i v``.
    ``v^T G_i v`` for all groups and all fits in flight is one product of the packed
    ``v v^T`` with the packed Gram matrices (m (m + 1) / 2 numbers per group).
-2. **Large matrix products, only where needed.** ``G_i v`` (for ``H`` and ``Q^T C``) is needed
-   only for the groups a fit keeps after thresholding: one GEMM of all fits' ``v`` with the
-   Gram matrices of the union of kept groups (39% of the groups on average, measured on
-   Exp.11 at every 8th kappa). Fused numba loops do the rest without temporaries.
-3. **Exact stop rule with bounds.** ``max |D - C|`` is bounded above by
-   ``|e_i| + max_row ||Q_i row|| ||f_i||`` and below by its value at a few watched rows; only
-   when the bounds straddle the tolerance is ``D - C`` formed in full.
+2. **BLAS products, exactly where needed.** ``G_i v`` (for ``H`` and ``Q^T C``) is needed
+   only for the groups a fit keeps after thresholding (39% of the groups on average, measured
+   on Exp.11 at every 8th kappa): group by group, the ``v`` of the fits that keep it are
+   stacked and multiplied by ``G_i`` in one product. Fused numba loops do the rest without
+   temporaries.
+3. **One zero multiplier for all zero groups.** A group zero in C before and after a step has
+   the multiplier ``mu Q_i v``, the same coefficients for all such groups: stored once per fit
+   and only flagged per group, so those groups cost a few numbers per iteration.
+4. **Exact stop rule with bounds.** ``max |D - C|`` is bounded above by
+   ``|e_i| + max_row ||Q_i row|| ||f_i||`` (per group) and below by its value at a few watched
+   rows; only when the bounds straddle the tolerance is ``D - C`` scanned, groups by falling
+   bound and rows by falling norm, and only until the bounds prove the answer.
+5. **One parallel region per iteration.** The fits in flight are cut into one chunk per thread
+   (balanced by their groups non-zero in C) and each thread runs every phase of its chunk,
+   BLAS products included (numba's ``np.dot``, SciPy's BLAS held to one thread while the driver
+   runs). Threads that sleep between many small parallel loops, or BLAS threads beside numba's,
+   cost more than the work on a 2-core machine (Exp.5 at every 8th kappa: 18.9 s with a
+   parallel loop per phase and BLAS's own threads, 10.9 s with one region).
 
-The state of the fits in flight is one :class:`FitState` (arrays indexed by slot) and the
-problem's constants one :class:`Tables`; each kernel takes ``slots`` and those structures,
-and takes the arrays it uses out of them before its parallel loop (numba's parallel loops
-lose writes made through a tuple's fields).
-Inside ``with profiling() as prof:`` every step charges its time and counted flops to named
-phases (:class:`Profile`; ``benchmarks/grid_speed.py --profile`` prints them).
-Each kernel is compiled twice, as distinct functions (``name`` parallel, ``name_serial``),
-because numba keeps one cache entry per function whatever its options.
+The state of the fits in flight is one :class:`FitState` (arrays indexed by slot), the
+problem's constants one :class:`Tables` and the work space one :class:`Work`; each kernel takes
+``slots`` and those structures, and takes the arrays it uses out of them before any parallel
+loop (numba's parallel loops lose writes made through a tuple's fields).
+Inside ``with profiling() as prof:`` every phase charges its CPU cycles and counted flops
+(:class:`Profile`; ``benchmarks/grid_speed.py --profile`` prints them).
+The parallel kernels are compiled twice, as distinct functions (``name`` parallel,
+``name_serial``), because numba keeps one cache entry per function whatever its options.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import time
 import types
 from collections import defaultdict
@@ -44,8 +56,13 @@ from typing import NamedTuple
 # user set is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import numba  # noqa: E402
 import numpy as np  # noqa: E402
+from llvmlite import ir as llvmir  # noqa: E402
 from numba import njit, prange  # noqa: E402
+from numba import types as numba_types  # noqa: E402
+from numba.core import cgutils  # noqa: E402
+from numba.extending import intrinsic  # noqa: E402
 
 from tgsr_lib.model import ialm
 from tgsr_lib.model.problem import GridProblem
@@ -53,6 +70,9 @@ from tgsr_lib.model.problem import GridProblem
 N_WATCH = 8
 _FAST = {"reassoc", "contract"}  # lets numba vectorise the sums; rounding-level changes only
 _PARALLEL_MIN = 16  # fewer live slots run the serial variant (threads cost more than work)
+# A fit's work in one iteration, in units of one group non-zero in C, besides those groups
+# (D-step and packed norms; measured on Exp.5 with benchmarks/grid_speed.py --profile).
+_FIXED_COST = 20
 
 _residual = njit(inline="always")(ialm.residual)
 _multiplier = njit(inline="always")(ialm.multiplier)
@@ -69,6 +89,9 @@ class Tables(NamedTuple):
     gsize: np.ndarray  # (K,) rows of each group
     rho_row: np.ndarray  # (K,) largest row norm of Q_i
     Qg: np.ndarray  # (K, gmax, m) Q by group, zero-padded
+    G: np.ndarray  # (K, m, m) the Gram matrices G_i = Q_i^T Q_i
+    row_order: np.ndarray  # (K, gmax) the rows of each group by norm, largest first
+    row_norm: np.ndarray  # (K, gmax) their norms, in that order
 
 
 class FitState(NamedTuple):
@@ -83,6 +106,8 @@ class FitState(NamedTuple):
     H: np.ndarray  # (P, K, c, m) G_i beta_i
     a_buf: np.ndarray  # (P, 2, K) T_i = a_i 1 + Q_i b_i, old and new (sel)
     b_buf: np.ndarray  # (P, 2, K, c, m)
+    shared: np.ndarray  # (P, 2, K) b of the group is S of the buffer (and a = 0)
+    S: np.ndarray  # (P, 2, c, m) the multiplier coefficients shared by zero groups
     sel: np.ndarray  # (P,) which buffer holds the current T
     ct: np.ndarray  # (P, c, m) Q^T C
     tt: np.ndarray  # (P, c, m) Q^T T
@@ -91,6 +116,7 @@ class FitState(NamedTuple):
     scale: np.ndarray  # (P, K) shrink factors s_i
     watch: np.ndarray  # (P, N_WATCH) rows of D - C watched for the lower bound
     ub: np.ndarray  # (P,) upper bound of max |D - C|
+    gub: np.ndarray  # (P, K) upper bound of max |D_i - C_i| per group
     lb: np.ndarray  # (P,) lower bound
     row_hit: np.ndarray  # (P,) first row with |D - C| >= tol, -1 if none
 
@@ -100,27 +126,78 @@ def new_state(P: int, K: int, c: int, m: int) -> FitState:
     return FitState(
         kappa=z(P, np.int64), xi_of=z(P, np.int64), ent_of=z(P, np.int64),
         active=z((P, K), np.bool_), alpha=z((P, K)), beta=z((P, K, c, m)),
-        H=z((P, K, c, m)), a_buf=z((P, 2, K)), b_buf=z((P, 2, K, c, m)), sel=z(P, np.int64),
+        H=z((P, K, c, m)), a_buf=z((P, 2, K)), b_buf=z((P, 2, K, c, m)),
+        shared=z((P, 2, K), np.bool_), S=z((P, 2, c, m)), sel=z(P, np.int64),
         ct=z((P, c, m)), tt=z((P, c, m)), v=z((P, c, m)), norms=z((P, K)), scale=z((P, K)),
-        watch=np.full((P, N_WATCH), -1, np.int64), ub=z(P), lb=z(P),
+        watch=np.full((P, N_WATCH), -1, np.int64), ub=z(P), gub=z((P, K)), lb=z(P),
         row_hit=np.full(P, -1, np.int64))
 
 
-def _d_step(slots, st, tb, mu):
+
+class Work(NamedTuple):
+    """Work space of one iteration, reused (fresh large arrays every iteration cost page
+    faults). Rows ``lo:hi`` of the per-slot arrays belong to chunk t of :func:`_step_round`."""
+
+    VV: np.ndarray  # (P, m (m + 1) / 2) packed v v^T
+    NV: np.ndarray  # (P, K) v^T G_i v
+    Vg: np.ndarray  # (T, P c, m) the v of the slots keeping a group, per chunk
+    GVg: np.ndarray  # (T, P c, m) their products with G_i
+    ctn: np.ndarray  # (P, c, m) Q^T C_new
+    conv: np.ndarray  # (P,) stop rule met
+    finite: np.ndarray  # (P,) iterates finite
+    ticks: np.ndarray  # (T, len(PHASES)) cycle counts per chunk and phase
+
+
+def new_work(P: int, K: int, c: int, m: int, T: int) -> Work:
+    return Work(VV=np.empty((P, m * (m + 1) // 2)), NV=np.empty((P, K)),
+                Vg=np.empty((T, P * c, m)), GVg=np.empty((T, P * c, m)),
+                ctn=np.empty((P, c, m)), conv=np.zeros(P, np.bool_),
+                finite=np.zeros(P, np.bool_), ticks=np.zeros((T, len(PHASES)), np.int64))
+
+def _kernel(func):
+    """A serial numba kernel (cached; the fast-math flags let numba vectorise the sums)."""
+    return njit(cache=True, fastmath=_FAST)(func)
+
+
+if platform.machine().lower() in ("x86_64", "amd64"):
+    @intrinsic
+    def _ticks(typingctx):
+        """The CPU's time-stamp counter (``llvm.readcyclecounter``), for the profile."""
+        def codegen(context, builder, signature, args):
+            fnty = llvmir.FunctionType(llvmir.IntType(64), [])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.readcyclecounter")
+            return builder.call(fn, [])
+
+        return numba_types.int64(), codegen
+else:  # no portable cycle counter: the profile's phase split is then unavailable
+    @njit
+    def _ticks():
+        return 0
+
+
+@_kernel
+def read_ticks():
+    """The counter the kernels charge their phases with (0 where there is none)."""
+    return _ticks()
+
+
+@_kernel
+def d_step(slots, st, tb, mu):
     """The D-step in the basis: ``v = 2 (mu I + 2M)^-1 (B L - M (c~ - t~/mu))`` for each
     slot, ``M = U diag(lam) U^T`` of the slot's xi, ``U^T B L`` of its entry."""
     ct, ent_of, tt, v, xi_of = st.ct, st.ent_of, st.tt, st.v, st.xi_of
     U, UtBL, lam = tb.U, tb.UtBL, tb.lam
     m = U.shape[1]
     c = ct.shape[1]
-    for ii in prange(slots.size):
+    uy = np.empty((c, m))
+    for ii in range(slots.size):
         f = slots[ii]
         Ux = U[xi_of[f]]
         lx = lam[xi_of[f]]
         bx = UtBL[ent_of[f]]
         muf = mu[f]
         inv_mu = 1.0 / muf
-        uy = np.zeros((c, m))
+        uy[:] = 0.0
         for r in range(m):
             urow = Ux[r]
             for j in range(c):
@@ -142,13 +219,13 @@ def _d_step(slots, st, tb, mu):
                 v[f, j, r] = acc
 
 
-def _gram_pack(slots, st, VV):
-    """VV[l] = the upper triangle of ``sum_j v_j v_j^T`` of live slot l, packed row by row;
-    ``VV @ Gpack`` then gives ``sum_j v_j^T G_i v_j`` for every group i."""
-    v, = st.v,
-    v = v
+@_kernel
+def gram_pack(slots, st, VV):
+    """VV[l] = the upper triangle of ``sum_j v_j v_j^T`` of slot ``slots[l]``, packed row by
+    row; ``VV @ Gpack`` then gives ``sum_j v_j^T G_i v_j`` for every group i."""
+    v = st.v
     c, m = v.shape[1], v.shape[2]
-    for ll in prange(slots.size):
+    for ll in range(slots.size):
         f = slots[ll]
         row = VV[ll]
         p = 0
@@ -172,14 +249,15 @@ def _gram_pack(slots, st, VV):
             p += n
 
 
-def _group_norms(slots, st, tb, NV):
+@_kernel
+def group_norms(slots, st, tb, NV):
     """``||W_i||`` of every group of every slot into ``st.norms``, from
     ``NV[l, i] = v^T G_i v`` and, for the groups non-zero in C, the coefficient terms."""
     H, active, alpha, beta, norms, v = st.H, st.active, st.alpha, st.beta, st.norms, st.v
     gsize, q = tb.gsize, tb.q
     K, m = q.shape
     c = v.shape[1]
-    for ll in prange(slots.size):
+    for ll in range(slots.size):
         f = slots[ll]
         for i in range(K):
             g2 = NV[ll, i]
@@ -199,79 +277,151 @@ def _group_norms(slots, st, tb, NV):
             norms[f, i] = np.sqrt(max(g2, 0.0))
 
 
-def _shrink_update(slots, st, tb, mu):
+@_kernel
+def threshold(slots, st):
+    """The shrink factors ``st.scale`` of :func:`ialm.shrink_factors` with the threshold of
+    :func:`ialm.group_threshold` (the ``(kappa + 1)``-th largest norm, 0 when kappa >= K)."""
+    kappa, norms, scale = st.kappa, st.norms, st.scale
+    K = norms.shape[1]
+    for ll in range(slots.size):
+        f = slots[ll]
+        nf = norms[f]
+        lam = 0.0
+        if kappa[f] < K:
+            lam = np.sort(nf)[min(max(K - kappa[f] - 1, 0), K - 1)]
+        for i in range(K):
+            scale[f, i] = (nf[i] - lam) / nf[i] if nf[i] > lam else 0.0
+
+
+@_kernel
+def shrink_update(slots, st, tb, mu):
     """The C-step with the shrink factors ``st.scale`` (see :func:`ialm.shrink_factors`) and
     the multiplier update, in coefficients: new ``alpha``, ``beta``, ``active``, the new
-    multiplier into buffer ``1 - sel``, and the upper (``ub``) and watched-row lower (``lb``)
-    bounds of ``max |D - C|`` (``ub`` is NaN once an iterate is not finite). ``H`` of kept
-    groups is finished by :func:`_keep_step` (it needs ``G_i v``)."""
+    multiplier into buffer ``1 - sel``, and the upper (``ub``, per group ``gub``) and
+    watched-row lower (``lb``) bounds of ``max |D - C|`` (``ub`` is NaN once an iterate is not
+    finite). ``H`` of kept groups is finished by :func:`keep_products` (it needs ``G_i v``).
+
+    A group that is zero in C before and after the step gets the multiplier
+    ``T_i = mu Q_i v`` (``a_i = 0``, ``b_i = mu v``), the same for every such group: it is
+    written once per slot (``st.S``) and the group only flagged (``st.shared``). A group whose
+    old multiplier was that shared one and which stays zero has the shared residual too, so
+    its step costs a few numbers, not ``c m``."""
     H, a_buf, active, alpha, b_buf, beta = st.H, st.a_buf, st.active, st.alpha, st.b_buf, st.beta
-    lb, scale, sel, ub, v, watch = st.lb, st.scale, st.sel, st.ub, st.v, st.watch
+    gub, lb, scale, sel, ub, v, watch = st.gub, st.lb, st.scale, st.sel, st.ub, st.v, st.watch
+    S, shared = st.S, st.shared
     Qg, rho_row = tb.Qg, tb.rho_row
     K, gmax, m = Qg.shape
     c = v.shape[1]
     nw = watch.shape[1]
-    for ll in prange(slots.size):
+    fr = np.empty(m)
+    wgrp = np.empty(nw, np.int64)  # the group of each watched row (-1: none)
+    xs = np.empty((c, m))
+    for ll in range(slots.size):
         f = slots[ll]
         muf = mu[f]
         inv_mu = 1.0 / muf
         old = sel[f]
         new = 1 - old
-        fr = np.empty(m)
         wrow = watch[f]
+        for w in range(nw):
+            wgrp[w] = wrow[w] // gmax if wrow[w] >= 0 else -1
+        # the residual of a zero group whose old multiplier is the shared one, and the new
+        # shared multiplier
+        fsh = 0.0
+        finite_sh = True
+        for j in range(c):
+            vj = v[f, j]
+            so = S[f, old, j]
+            sn = S[f, new, j]
+            xj = xs[j]
+            fn2 = 0.0
+            for r in range(m):
+                x = _residual(1.0, vj[r], so[r], inv_mu)
+                xj[r] = x
+                fn2 += x * x
+            for r in range(m):
+                sn[r] = _multiplier(muf, 1.0, vj[r])
+            fsh = max(fsh, fn2)
+            finite_sh = finite_sh and np.isfinite(fn2)
         lbf = 0.0
         ubf = 0.0
         finite = True  # max() drops NaN: non-finite iterates are tracked apart
         for i in range(K):
             s = scale[f, i]
             act = active[f, i]
+            kept = s > 0.0
+            zero = not act and not kept  # zero in C before and after
             al = alpha[f, i] if act else 0.0
             one_s = 1.0 - s
             e = _residual(one_s, al, a_buf[f, old, i], inv_mu)
             a_buf[f, new, i] = _multiplier(muf, one_s, al)
-            fmax = 0.0
-            for j in range(c):
-                vj = v[f, j]
-                bo = b_buf[f, old, i, j]
-                bn = b_buf[f, new, i, j]
-                be = beta[f, i, j]
-                fn2 = 0.0
-                if act:
-                    for r in range(m):
-                        gam = be[r] + vj[r]
-                        x = _residual(one_s, gam, bo[r], inv_mu)
-                        fr[r] = x
-                        fn2 += x * x
-                        bn[r] = _multiplier(muf, one_s, gam)
-                    if s > 0.0:
+            nwatched = 0
+            for w in range(nw):
+                if wgrp[w] == i:
+                    nwatched += 1
+            sh_old = shared[f, old, i]
+            if zero and sh_old:
+                fmax = fsh
+                finite = finite and finite_sh
+                for w in range(nw if nwatched else 0):
+                    if wgrp[w] == i:
+                        qr = Qg[i, wrow[w] - i * gmax]
+                        for j in range(c):
+                            xj = xs[j]
+                            acc = e
+                            for r in range(m):
+                                acc += qr[r] * xj[r]
+                            lbf = max(lbf, abs(acc))
+            else:
+                fmax = 0.0
+                for j in range(c):
+                    vj = v[f, j]
+                    bo = S[f, old, j] if sh_old else b_buf[f, old, i, j]
+                    bn = b_buf[f, new, i, j]
+                    be = beta[f, i, j]
+                    fn2 = 0.0
+                    if act:
                         for r in range(m):
-                            be[r] = s * (be[r] + vj[r])
-                    else:
-                        hh = H[f, i, j]
+                            gam = be[r] + vj[r]
+                            x = _residual(one_s, gam, bo[r], inv_mu)
+                            fr[r] = x
+                            fn2 += x * x
+                            bn[r] = _multiplier(muf, one_s, gam)
+                        if kept:
+                            for r in range(m):
+                                be[r] = s * (be[r] + vj[r])
+                        else:
+                            hh = H[f, i, j]
+                            for r in range(m):
+                                hh[r] = 0.0
+                    elif kept:
                         for r in range(m):
-                            hh[r] = 0.0
-                else:
-                    for r in range(m):
-                        x = _residual(one_s, vj[r], bo[r], inv_mu)
-                        fr[r] = x
-                        fn2 += x * x
-                        bn[r] = _multiplier(muf, one_s, vj[r])
-                    if s > 0.0:
+                            x = _residual(one_s, vj[r], bo[r], inv_mu)
+                            fr[r] = x
+                            fn2 += x * x
+                            bn[r] = _multiplier(muf, one_s, vj[r])
                         for r in range(m):
                             be[r] = s * vj[r]
-                for w in range(nw):
-                    row = wrow[w]
-                    if row >= 0 and row // gmax == i:
-                        qr = Qg[i, row - i * gmax]
-                        acc = e
+                    else:  # zero, old multiplier its own: the new one is the shared one
                         for r in range(m):
-                            acc += qr[r] * fr[r]
-                        lbf = max(lbf, abs(acc))
-                fmax = max(fmax, fn2)
-                finite = finite and np.isfinite(fn2)
-            ubf = max(ubf, abs(e) + rho_row[i] * np.sqrt(fmax))
+                            x = _residual(one_s, vj[r], bo[r], inv_mu)
+                            fr[r] = x
+                            fn2 += x * x
+                    for w in range(nw if nwatched else 0):
+                        if wgrp[w] == i:
+                            qr = Qg[i, wrow[w] - i * gmax]
+                            acc = e
+                            for r in range(m):
+                                acc += qr[r] * fr[r]
+                            lbf = max(lbf, abs(acc))
+                    fmax = max(fmax, fn2)
+                    finite = finite and np.isfinite(fn2)
+            shared[f, new, i] = zero
+            gb = abs(e) + rho_row[i] * np.sqrt(fmax)
+            gub[f, i] = gb
+            ubf = max(ubf, gb)
             finite = finite and np.isfinite(e) and np.isfinite(s)
-            if s > 0.0:
+            if kept:
                 alpha[f, i] = s * al
                 active[f, i] = True
             else:
@@ -282,76 +432,122 @@ def _shrink_update(slots, st, tb, mu):
         sel[f] = new
 
 
-def _keep_step(slots, st, tb, GV, col_of, mu):
-    """``H_i = s_i (H_i + G_i v)`` for the kept groups (``GV[l, j, col_of[i]]`` holds
-    ``G_i v_j``; H of groups that were zero is zero), ``c~_new = Q^T C_new``,
-    ``t~ = mu (c~ + v - c~_new)`` and ``c~ = c~_new``."""
+@_kernel
+def keep_products(slots, st, tb, mu, Vg, GVg, ctn, ticks):
+    """``H_i = s_i (H_i + G_i v)`` for the kept groups (H of groups that were zero is zero),
+    ``c~_new = Q^T C_new``, ``t~ = mu (c~ + v - c~_new)`` and ``c~ = c~_new``.
+
+    Group by group, the ``v`` of the slots that keep the group are stacked into ``Vg`` and
+    multiplied by ``G_i`` in one BLAS product into ``GVg``: exactly the products needed, each
+    large enough for BLAS. ``ctn`` (len(slots), c, m) is work space; the product's ticks go to
+    ``ticks[0]``, the rest to ``ticks[1]``."""
     H, active, alpha, ct, scale, tt, v = st.H, st.active, st.alpha, st.ct, st.scale, st.tt, st.v
-    q, = tb.q,
+    G, q = tb.G, tb.q
     K, m = q.shape
     c = v.shape[1]
-    for ll in prange(slots.size):
-        f = slots[ll]
-        ctn = np.zeros((c, m))
-        for i in range(K):
-            if not active[f, i]:
-                continue
+    n = slots.size
+    t0 = _ticks()
+    ctn[:n] = 0.0
+    who = np.empty(n, np.int64)
+    t_gemm = 0
+    for i in range(K):
+        nk = 0
+        for ll in range(n):
+            if active[slots[ll], i]:
+                who[nk] = ll
+                nk += 1
+        if nk == 0:
+            continue
+        for a in range(nk):
+            f = slots[who[a]]
+            for j in range(c):
+                Vg[a * c + j] = v[f, j]
+        tg = _ticks()
+        np.dot(Vg[: nk * c], G[i], GVg[: nk * c])
+        t_gemm += _ticks() - tg
+        qi = q[i]
+        for a in range(nk):
+            ll = who[a]
+            f = slots[ll]
             s = scale[f, i]
             al = alpha[f, i]
-            qi = q[i]
-            k = col_of[i]
             for j in range(c):
                 hh = H[f, i, j]
-                gv = GV[ll, j, k]
-                cj = ctn[j]
+                gv = GVg[a * c + j]
+                cj = ctn[ll, j]
                 for r in range(m):
                     hn = s * (hh[r] + gv[r])
                     hh[r] = hn
                     cj[r] += al * qi[r] + hn
+    for ll in range(n):
+        f = slots[ll]
         muf = mu[f]
         for j in range(c):
             for r in range(m):
-                tt[f, j, r] = muf * (ct[f, j, r] + v[f, j, r] - ctn[j, r])
-                ct[f, j, r] = ctn[j, r]
+                tt[f, j, r] = muf * (ct[f, j, r] + v[f, j, r] - ctn[ll, j, r])
+                ct[f, j, r] = ctn[ll, j, r]
+    ticks[0] += t_gemm
+    ticks[1] += _ticks() - t0 - t_gemm
 
 
-def _exact_check(slots, st, tb, mu, tol):
-    """max |D - C| >= tol ? Scans D - C row by row and stops at the first entry >= tol.
-
-    Sets ``st.row_hit[f]`` to that row (a new watched row), or -1 when every entry is below
-    tol."""
-    a_buf, b_buf, row_hit, sel, watch = st.a_buf, st.b_buf, st.row_hit, st.sel, st.watch
-    Qg, gsize = tb.Qg, tb.gsize
+@_kernel
+def _exact_one(f, st, tb, inv_mu, tol):
+    """max |D - C| >= tol for slot f? Scans D - C row by row and stops at the first entry
+    >= tol (see :func:`exact_check`); returns that row, or -1 when every entry is below tol."""
+    a_buf, b_buf, gub, sel = st.a_buf, st.b_buf, st.gub, st.sel
+    S, shared = st.S, st.shared
+    Qg, gsize, row_norm, row_order = tb.Qg, tb.gsize, tb.row_norm, tb.row_order
     K, gmax, m = Qg.shape
     c = b_buf.shape[3]
-    for ii in prange(slots.size):
-        f = slots[ii]
-        new = sel[f]
-        old = 1 - new
-        inv_mu = 1.0 / mu[f]
-        row_hit[f] = -1
-        F = np.empty((c, m))
-        found = False
-        for i in range(K):
-            e = (a_buf[f, new, i] - a_buf[f, old, i]) * inv_mu
+    new = sel[f]
+    old = 1 - new
+    F = np.empty((c, m))
+    order = np.argsort(-gub[f])
+    for k in range(K):
+        i = order[k]
+        if _converged(gub[f, i], tol):
+            break  # this group and the rest are below tol
+        e = (a_buf[f, new, i] - a_buf[f, old, i]) * inv_mu
+        fmax = 0.0
+        sh_new, sh_old = shared[f, new, i], shared[f, old, i]
+        for j in range(c):
+            bn = S[f, new, j] if sh_new else b_buf[f, new, i, j]
+            bo = S[f, old, j] if sh_old else b_buf[f, old, i, j]
+            fn2 = 0.0
+            for r in range(m):
+                x = (bn[r] - bo[r]) * inv_mu
+                F[j, r] = x
+                fn2 += x * x
+            fmax = max(fmax, fn2)
+        fmax = np.sqrt(fmax)
+        for k2 in range(gsize[i]):
+            if _converged(abs(e) + row_norm[i, k2] * fmax, tol):
+                break  # this row and the smaller ones are below tol
+            rr = row_order[i, k2]
+            qr = Qg[i, rr]
             for j in range(c):
+                acc = e
                 for r in range(m):
-                    F[j, r] = (b_buf[f, new, i, j, r] - b_buf[f, old, i, j, r]) * inv_mu
-            for rr in range(gsize[i]):
-                qr = Qg[i, rr]
-                for j in range(c):
-                    acc = e
-                    for r in range(m):
-                        acc += qr[r] * F[j, r]
-                    if not _converged(abs(acc), tol):
-                        row_hit[f] = i * gmax + rr
-                        found = True
-                        break
-                if found:
-                    break
-            if found:
-                break
-        if found:  # watch this row from now on: first free place, else drop the oldest
+                    acc += qr[r] * F[j, r]
+                if not _converged(abs(acc), tol):
+                    return i * gmax + rr
+    return -1
+
+
+@_kernel
+def exact_check(slots, st, tb, mu, tol):
+    """max |D - C| >= tol ? Scans D - C row by row and stops at the first entry >= tol.
+
+    Groups are scanned from the largest bound ``st.gub`` down and the rows of a group from the
+    largest norm down; a row whose bound ``|e_i| + ||Q_i row|| max_j ||f_ij||`` is below tol
+    ends the group's scan, and a group whose bound is below tol ends the whole scan. Sets
+    ``st.row_hit[f]`` to the row found (then watched), or -1 when every entry is below tol."""
+    row_hit, watch = st.row_hit, st.watch
+    for ii in range(slots.size):
+        f = slots[ii]
+        hit = _exact_one(f, st, tb, 1.0 / mu[f], tol)
+        row_hit[f] = hit
+        if hit >= 0:  # watch this row from now on: first free place, else drop the oldest
             w = watch[f]
             k = -1
             for kk in range(w.size):
@@ -362,7 +558,110 @@ def _exact_check(slots, st, tb, mu, tol):
                 for kk in range(w.size - 1):
                     w[kk] = w[kk + 1]
                 k = w.size - 1
-            w[k] = row_hit[f]
+            w[k] = hit
+
+
+@_kernel
+def stop_test(slots, st, tb, mu, tol, conv, finite):
+    """The stop rule of each slot into ``conv`` and whether its iterates are finite into
+    ``finite``: converged when the upper bound is below tol; when only the lower bound is,
+    :func:`exact_check` decides."""
+    lb, norms, row_hit, ub = st.lb, st.norms, st.row_hit, st.ub
+    K = norms.shape[1]
+    one = np.empty(1, np.int64)
+    for ll in range(slots.size):
+        f = slots[ll]
+        ok = np.isfinite(ub[f])
+        for i in range(K):
+            ok = ok and np.isfinite(norms[f, i])
+        finite[ll] = ok
+        conv[ll] = _converged(ub[f], tol)
+        if not conv[ll] and _converged(lb[f], tol):
+            one[0] = f
+            exact_check(one, st, tb, mu, tol)
+            conv[ll] = row_hit[f] < 0
+
+
+# The phases of one iteration, in the order of ``Work.ticks``'s columns.
+PHASES = ("D-step", "packed norms: pack v v^T", "packed norms: GEMM",
+          "group norms: terms of groups non-zero in C", "threshold",
+          "C-step + multiplier + bounds", "kept-group products: GEMM",
+          "kept-group products: H, Q^T C", "stop test")
+
+
+@_kernel
+def step_chunk(slots, st, tb, Gpack, mu, tol, VV, NV, Vg, GVg, ctn, conv, finite, ticks):
+    """One iteration of the fits in ``slots``, every phase in turn, on one thread; the work
+    arrays are this chunk's rows, ``ticks`` its row of :attr:`Work.ticks`."""
+    n = slots.size
+    if n == 0:
+        return
+    t = _ticks()
+    d_step(slots, st, tb, mu)
+    t1 = _ticks()
+    ticks[0] += t1 - t
+    gram_pack(slots, st, VV)
+    t = _ticks()
+    ticks[1] += t - t1
+    np.dot(VV[:n], Gpack, NV[:n])  # v^T G_i v of every group
+    t1 = _ticks()
+    ticks[2] += t1 - t
+    group_norms(slots, st, tb, NV)
+    t = _ticks()
+    ticks[3] += t - t1
+    threshold(slots, st)
+    t1 = _ticks()
+    ticks[4] += t1 - t
+    shrink_update(slots, st, tb, mu)
+    t = _ticks()
+    ticks[5] += t - t1
+    keep_products(slots, st, tb, mu, Vg, GVg, ctn, ticks[6:8])
+    t = _ticks()
+    stop_test(slots, st, tb, mu, tol, conv, finite)
+    ticks[8] += _ticks() - t
+
+
+def _step_round(slots, st, tb, Gpack, mu, tol, wk, bounds):
+    """One iteration of every fit in ``slots``: the slots are cut into chunks
+    ``bounds[t]:bounds[t + 1]``, each run start to end by one thread (:func:`step_chunk`),
+    BLAS products included, so that one parallel region covers the whole iteration."""
+    VV, NV, Vg, GVg, ctn, conv, finite, ticks = (wk.VV, wk.NV, wk.Vg, wk.GVg, wk.ctn,
+                                                 wk.conv, wk.finite, wk.ticks)
+    for t in prange(bounds.size - 1):
+        lo = bounds[t]
+        hi = bounds[t + 1]
+        step_chunk(slots[lo:hi], st, tb, Gpack, mu, tol, VV[lo:hi], NV[lo:hi], Vg[t], GVg[t],
+                   ctn[lo:hi], conv[lo:hi], finite[lo:hi], ticks[t])
+
+
+def _scores(slots, st, Pt, rowsum_t, out):
+    """``out[l] = C^T x`` (c, N_eval) of slot ``slots[l]`` on the evaluation set: for each
+    group non-zero in C, ``beta_i^T (Q_i^T x_i) + alpha_i 1^T x_i`` (see
+    :meth:`GridProblem.predict_scores`)."""
+    active, alpha, beta = st.active, st.alpha, st.beta
+    K, m, n = Pt.shape
+    c = beta.shape[2]
+    for ll in prange(slots.size):
+        f = slots[ll]
+        o = out[ll]
+        for j in range(c):
+            for t in range(n):
+                o[j, t] = 0.0
+        for i in range(K):
+            if not active[f, i]:
+                continue
+            al = alpha[f, i]
+            rs = rowsum_t[i]
+            for j in range(c):
+                oj = o[j]
+                be = beta[f, i, j]
+                for r in range(m):
+                    b = be[r]
+                    pr = Pt[i, r]
+                    for t in range(n):
+                        oj[t] += b * pr[t]
+                for t in range(n):
+                    oj[t] += al * rs[t]
 
 
 class _Kernel:
@@ -382,26 +681,31 @@ class _Kernel:
         (self.parallel if slots.size >= _PARALLEL_MIN else self.serial)(slots, *args)
 
 
-d_step = _Kernel(_d_step)
-gram_pack = _Kernel(_gram_pack)
-group_norms = _Kernel(_group_norms)
-shrink_update = _Kernel(_shrink_update)
-keep_step = _Kernel(_keep_step)
-exact_check = _Kernel(_exact_check)
+step_round = _Kernel(_step_round)
+scores = _Kernel(_scores)
 
 
 class Profile:
     """Seconds and floating-point operations per phase of :meth:`NumbaBackend.step` (filled
     while :func:`profiling` is active; ``benchmarks/grid_speed.py --profile`` prints it).
 
-    The flops of a phase are counted from the work it does (a multiply-add is 2 flops; the
-    bound and row scans of the stop test and the sort of the threshold are not counted; the
-    C-step's count takes every group at the cost of a dropped one, 7 flops per coefficient)."""
+    Inside the iteration's parallel region each chunk charges its phases with the CPU's cycle
+    counter; a phase's seconds are its cycles summed over the chunks, divided by the chunks run
+    side by side (so the phases add up to the region's time on each thread) and converted with
+    the counter's rate measured over the profiled block. What the region's wall time has beyond
+    that (starting the threads, waiting for the slower chunk) is its own phase. The flops of a
+    phase are counted from the work it does (a multiply-add is 2 flops; the sorts of the
+    threshold and the bound and row scans of the stop test are not counted; a group zero before
+    and after the C-step whose multiplier is the shared one counts nothing)."""
+
+    REGION = "parallel region: start, wait for the slower chunk"
 
     def __init__(self):
         self.seconds: dict[str, float] = defaultdict(float)
         self.flops: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
+        self.ticks: dict[str, float] = defaultdict(float)
+        self.region_wall = 0.0
         self._t = 0.0
 
     def start(self) -> None:
@@ -417,10 +721,30 @@ class Profile:
             self.flops[phase] += float(flops())
         self._t = time.perf_counter()
 
+    def region(self, ticks, n_chunks: int, flops: dict) -> None:
+        """One iteration's parallel region: wall time since :meth:`start`, the cycles of each
+        phase summed over the chunks (``ticks``, in :data:`PHASES` order) and its flops."""
+        self.region_wall += time.perf_counter() - self._t
+        for phase, tk in zip(PHASES, ticks, strict=True):
+            self.ticks[phase] += tk / n_chunks
+            self.calls[phase] += 1
+            self.flops[phase] += float(flops.get(phase, 0.0))
+
     def count(self, phase: str, flops) -> None:
         """Add ``flops()`` to a count that is not a timed phase (e.g. the flops needed)."""
         self.flops[phase] += float(flops())
-        self._t = time.perf_counter()
+
+    def close(self, ticks_per_second: float) -> None:
+        """Turn the phases' cycles into seconds (the rate 0: no cycle counter, no split)."""
+        in_phases = 0.0
+        for phase, tk in self.ticks.items():
+            sec = tk / ticks_per_second if ticks_per_second > 0 else 0.0
+            self.seconds[phase] += sec
+            in_phases += sec
+        if self.region_wall:
+            self.seconds[self.REGION] += self.region_wall - in_phases
+        self.ticks.clear()
+        self.region_wall = 0.0
 
 
 class _NoProfile:
@@ -430,9 +754,6 @@ class _NoProfile:
         pass
 
     def lap(self, phase: str, flops=None) -> None:
-        pass
-
-    def count(self, phase: str, flops) -> None:
         pass
 
 
@@ -445,10 +766,13 @@ def profiling():
     """``with profiling() as prof:`` the engine's steps run inside record into ``prof``."""
     global _PROFILE
     _PROFILE = prof = Profile()
+    t0, k0 = time.perf_counter(), read_ticks()
     try:
         yield prof
     finally:
         _PROFILE = None
+        seconds, ticks = time.perf_counter() - t0, read_ticks() - k0
+        prof.close(ticks / seconds if seconds > 0 else 0.0)
 
 
 class NumbaBackend:
@@ -460,20 +784,29 @@ class NumbaBackend:
                              "for CuPy")
         K, m, c = problem.n_groups, problem.m, problem.c
         self.problem = problem
+        norm = np.sqrt((problem.Qg**2).sum(axis=2))  # (K, gmax); padding rows sort last
+        order = np.argsort(-norm, axis=1, kind="stable")
         self.tb = Tables(U=U, lam=lam, UtBL=UtBL, q=problem.q, gsize=problem.gsize,
-                         rho_row=problem.rho_row, Qg=problem.Qg)
+                         rho_row=problem.rho_row, Qg=problem.Qg,
+                         G=np.ascontiguousarray(problem.Gall.reshape(K, m, m)),
+                         row_order=order, row_norm=np.take_along_axis(norm, order, axis=1))
         self.st = new_state(P, K, c, m)
+        self.wk = new_work(P, K, c, m, max(1, numba.config.NUMBA_NUM_THREADS))
         self.q_sum = problem.q.sum(axis=0)
         self.Gpack = problem.Gpack
-        self.Gt = np.ascontiguousarray(problem.Gall.T).reshape(m, K, m)  # [G_1 ... G_K]
-        # work buffers, reused: fresh large arrays every iteration cost page faults
-        self.GV_buf = np.empty(P * c * K * m)
-        self.Gt_buf = np.empty(m * K * m)
-        self.Gsub = self.Gt_buf[:0].reshape(m, 0)
-        self.VV = np.empty((P, problem.Gpack.shape[0]))
-        self.NV = np.empty((P, K))
-        self.col_of = np.full(K, -1, dtype=np.int64)
-        self.cols = np.zeros(0, dtype=np.int64)
+        self.Pt = np.ascontiguousarray(problem.Pt)
+        self.rowsum_t = np.ascontiguousarray(problem.rowsum_t)
+
+    @contextmanager
+    def running(self):
+        """The driver's loop runs inside: BLAS single-threaded, because the kernels call it
+        from each of numba's threads (numba's ``np.dot`` calls SciPy's BLAS, imported first so
+        that the limit reaches it)."""
+        import scipy.linalg.cython_blas  # noqa: F401
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):
+            yield
 
     def load(self, slots, kappas, xi_ids, entry_ids) -> None:
         prof = _PROFILE or _NO_PROFILE
@@ -485,67 +818,67 @@ class NumbaBackend:
         st.active[slots] = True  # C = C_INIT everywhere: alpha = C_INIT, beta = 0
         st.alpha[slots] = ialm.C_INIT
         st.ct[slots] = ialm.C_INIT * self.q_sum[None, :]  # Q^T C
-        for name in ("beta", "H", "a_buf", "b_buf", "tt", "sel"):
+        for name in ("beta", "H", "a_buf", "S", "tt", "sel"):
             getattr(st, name)[slots] = 0
+        st.shared[slots] = True  # T = 0: every group has the shared multiplier, S = 0
         st.watch[slots] = -1
         prof.lap("bookkeeping: load, finish")
 
-    def step(self, slots, mu, tol: float):
-        st, tb = self.st, self.tb
+    def _chunks(self, slots) -> np.ndarray:
+        """Chunk bounds for :func:`_step_round`: one chunk per thread (one chunk for few
+        slots), cut so that each holds about the same work (a fit's work grows with its
+        groups non-zero in C: about ``_FIXED_COST`` groups' worth plus one per such group)."""
         L = slots.size
+        n = 1 if L < _PARALLEL_MIN else max(1, min(numba.get_num_threads(),
+                                                   self.wk.ticks.shape[0], L))
+        if n == 1:
+            return np.array([0, L])
+        work = np.cumsum(self.st.active[slots].sum(axis=1) + _FIXED_COST)
+        cut = np.searchsorted(work, work[-1] * np.arange(1, n) / n)
+        return np.concatenate(([0], np.maximum.accumulate(cut), [L]))
+
+    def step(self, slots, mu, tol: float):
+        st, wk = self.st, self.wk
+        L = slots.size
+        bounds = self._chunks(slots)
+        prof = _PROFILE
+        if prof is None:
+            step_round(slots, st, self.tb, self.Gpack, mu, tol, wk, bounds)
+            return wk.conv[:L].copy(), wk.finite[:L].copy()
+        n_before = st.active[slots].sum()
+        ticks = wk.ticks.copy()
+        prof.start()
+        step_round(slots, st, self.tb, self.Gpack, mu, tol, wk, bounds)
+        prof.region((wk.ticks - ticks).sum(axis=0), bounds.size - 1,
+                    self._flops(slots, n_before))
+        prof.count("kept-group products: needed",
+                   lambda: 2 * self.problem.c * self.problem.m**2 * st.active[slots].sum())
+        return wk.conv[:L].copy(), wk.finite[:L].copy()
+
+    def _flops(self, slots, n_before) -> dict:
+        """The flops of each phase of the iteration just done (see :class:`Profile`)."""
+        st, L = self.st, slots.size
         K, m, c = self.problem.n_groups, self.problem.m, self.problem.c
         npack = self.Gpack.shape[0]
-        prof = _PROFILE or _NO_PROFILE
-        prof.start()
-        d_step(slots, st, tb, mu)
-        prof.lap("D-step", lambda: L * (4 * c * m * m + 6 * c * m))
-        gram_pack(slots, st, self.VV)
-        prof.lap("packed norms: pack v v^T", lambda: 2 * L * c * npack)
-        np.matmul(self.VV[:L], self.Gpack, out=self.NV[:L])  # v^T G_i v of every group
-        prof.lap("packed norms: GEMM", lambda: 2 * L * npack * K)
-        group_norms(slots, st, tb, self.NV)
-        prof.lap("group norms: terms of groups non-zero in C",
-                 lambda: 7 * c * m * st.active[slots].sum() + 4 * L * K)
-        norms = st.norms[slots]
-        st.scale[slots] = ialm.shrink_factors(norms, ialm.group_threshold(norms,
-                                                                          st.kappa[slots]))
-        prof.lap("threshold")
-        shrink_update(slots, st, tb, mu)
-        prof.lap("C-step + multiplier + bounds", lambda: 7 * c * m * L * K)
-        # G_i v only for the groups some fit keeps: one product over their union
-        kept_now = np.flatnonzero(st.active[slots].any(axis=0))
-        if not np.array_equal(kept_now, self.cols):
-            self.cols = cols = kept_now
-            self.col_of[:] = -1
-            self.col_of[cols] = np.arange(cols.size)
-            self.Gsub = self.Gt_buf[: m * cols.size * m].reshape(m, cols.size * m)
-            np.take(self.Gt, cols, axis=1, out=self.Gsub.reshape(m, cols.size, m))
-        n = self.cols.size * m
-        GV = self.GV_buf[: L * c * n].reshape(L * c, n)
-        if n:
-            np.matmul(st.v[slots].reshape(L * c, m), self.Gsub, out=GV)
-        prof.lap("kept-group products: GEMM", lambda: 2 * L * c * m * n)
-        prof.count("kept-group products: needed", lambda: 2 * c * m * m * st.active[slots].sum())
-        keep_step(slots, st, tb, GV.reshape(L, c, self.cols.size, m), self.col_of, mu)
-        prof.lap("kept-group products: H, Q^T C", lambda: 5 * c * m * st.active[slots].sum())
-        ub, lb = st.ub[slots], st.lb[slots]
-        conv = ialm.converged(ub, tol)
-        check = slots[~conv & ialm.converged(lb, tol)]
-        if check.size:
-            exact_check(check, st, tb, mu, tol)
-            conv |= np.isin(slots, check[st.row_hit[check] < 0])
-        finite = np.isfinite(norms).all(axis=1) & np.isfinite(ub)
-        prof.lap("stop test")
-        return conv, finite
+        n_after = st.active[slots].sum()
+        new = st.sel[slots]
+        idle = (st.shared[slots, new] & st.shared[slots, 1 - new]).sum()
+        return {"D-step": L * (4 * c * m * m + 6 * c * m),
+                "packed norms: pack v v^T": 2 * L * c * npack,
+                "packed norms: GEMM": 2 * L * npack * K,
+                "group norms: terms of groups non-zero in C": 7 * c * m * n_before + 4 * L * K,
+                "C-step + multiplier + bounds": 7 * c * m * (L * K - idle),
+                "kept-group products: GEMM": 2 * c * m * m * n_after,
+                "kept-group products: H, Q^T C": 5 * c * m * n_after}
 
     def finish(self, slots):
         prof = _PROFILE or _NO_PROFILE
         prof.start()
         st, problem = self.st, self.problem
-        scores = np.stack([problem.predict_scores(st.alpha[f], st.beta[f], st.active[f])
-                           for f in slots])
+        out = np.empty((slots.size, problem.c, problem.n_eval))
+        scores(slots, st, self.Pt, self.rowsum_t, out)
         prof.lap("bookkeeping: load, finish")
-        return scores, st.active[slots].copy()
+        return out, st.active[slots].copy()
 
 
 def solve_many(problem: GridProblem, kappas, xis, **options):
