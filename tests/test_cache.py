@@ -117,3 +117,32 @@ def test_committed_grids_are_found_with_default_options(grouping):
         assert path.is_file(), path
         names.add(path.name)
     assert names == {p.name for p in GRIDS.glob(f"*_{grouping}_*.csv.gz")}
+
+
+def test_a_recompute_run_recomputes_each_grid_once(tmp_path, monkeypatch):
+    """``reproduce --recompute`` sets TGSR_RECOMPUTED_SINCE: recompute=True then recomputes a
+    grid whose file predates the run, and reads one that the run already recomputed."""
+    import time
+
+    from tgsr_lib.experiments import cache
+
+    src, tgt = _data()
+    args = (src, tgt, KAPPAS, XIS)
+    first = cached_grid(*args, cache_dir=tmp_path, progress=False)
+    path = grid_cache_path(*args, cache_dir=tmp_path)
+    os.utime(path, (1e9, 1e9))  # a file from long before the run
+    runs = []
+    real = cache.run_grid
+    monkeypatch.setattr(cache, "run_grid", lambda *a, **k: runs.append(1) or real(*a, **k))
+    monkeypatch.setenv("TGSR_RECOMPUTED_SINCE", repr(time.time() - 1))
+    again = cached_grid(*args, cache_dir=tmp_path, progress=False, recompute=True)
+    assert len(runs) == 1 and cache.recomputed_this_run(path)
+    pd.testing.assert_frame_equal(again, first)
+    cached_grid(*args, cache_dir=tmp_path, progress=False, recompute=True)  # read, not rerun
+    assert len(runs) == 1
+    monkeypatch.delenv("TGSR_RECOMPUTED_SINCE")
+    cached_grid(*args, cache_dir=tmp_path, progress=False, recompute=True)  # no run: recompute
+    assert len(runs) == 2
+    monkeypatch.setenv("TGSR_RECOMPUTED_SINCE", "yesterday")
+    with pytest.raises(ValueError, match="TGSR_RECOMPUTED_SINCE='yesterday' is not a time"):
+        cached_grid(*args, cache_dir=tmp_path, progress=False, recompute=True)

@@ -2,7 +2,10 @@
 
 Executed notebooks go to ``results/notebooks/`` (ignored by git), figures to ``figures/``.
 Grids come from the cache in ``notebooks/cache/grids`` (computed when missing); ``--recompute``
-recomputes them here. Extra papermill parameters apply to every notebook that declares them::
+recomputes them here, each grid once: several notebooks read the same grids, and a grid
+recomputed by one is read by the next (``TGSR_RECOMPUTED_SINCE``, see
+:func:`tgsr_lib.experiments.cache.cached_grid`). Each notebook's time and the total are
+printed. Extra papermill parameters apply to every notebook that declares them::
 
     python -m tgsr_lib.reproduce --recompute
     python -m tgsr_lib.reproduce --only 04 -p fixed_xi 1.0 -p fixed_kappa 20
@@ -16,6 +19,7 @@ import argparse
 import ast
 import os
 import sys
+import time
 from pathlib import Path
 
 from tgsr_lib._optional import require
@@ -76,20 +80,28 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     extra = {name: _value(value) for name, value in args.parameter}
+    start = time.time()
     if args.recompute:
         extra["recompute"] = True
+        # the kernels inherit it: a grid recomputed by one notebook is read by the next
+        from tgsr_lib.experiments.cache import RECOMPUTED_SINCE
+
+        os.environ[RECOMPUTED_SINCE] = repr(start)
     failed = []
     for nb in notebooks(folder, args.only):
         declared = declared_parameters(nb)
         params = {k: v for k, v in extra.items() if k in declared}
         print(f"running {nb.name} {params or ''}", flush=True)
+        t0 = time.time()
         try:
             pm.execute_notebook(str(nb), str(out / nb.name), parameters=params,
                                 cwd=str(folder), kernel_name="python3", progress_bar=False)
         except Exception as err:  # report every failing notebook, then fail
             print(f"FAILED {nb.name}: {type(err).__name__}: {str(err)[:2000]}", file=sys.stderr)
             failed.append(nb.name)
-    print(f"executed notebooks in {out}; figures in {folder.parent / 'figures'}")
+        print(f"  {nb.name}: {time.time() - t0:.0f} s", flush=True)
+    print(f"executed notebooks in {out} in {time.time() - start:.0f} s; figures in "
+          f"{folder.parent / 'figures'}")
     if failed:
         print(f"{len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -60,13 +60,35 @@ def cached_grid(source, target, kappas=None, xis=None, grouping: Grouping = "aut
 
     A grid is read from ``cache_dir`` when a file with the same key exists (see
     :func:`grid_cache_path`), else computed (resumable: interrupted runs leave a checkpoint
-    beside the cache file) and saved. ``recompute=True`` ignores the cache. ``engine`` and
+    beside the cache file) and saved. ``recompute=True`` ignores the cache, except a file
+    written since the time in the environment variable ``TGSR_RECOMPUTED_SINCE`` (seconds
+    since the epoch; ``python -m tgsr_lib.reproduce --recompute`` sets it to its start, so the
+    notebooks that read the same grid share one recomputation of it). ``engine`` and
     ``options`` (``mu0, rho, mu_max, tol, max_iter, n_slots``) are passed to the engine and,
     except ``n_slots``, are part of the key.
     """
     job = prepare_grid(source, target, kappas, xis, grouping, engine, options, confirm_large)
     path = _path(job, source, target, cache_dir)
-    if path.is_file() and not recompute:
+    if path.is_file() and (not recompute or recomputed_this_run(path)):
         return read_grid(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return run_grid(job, out=path, progress=progress)
+
+
+RECOMPUTED_SINCE = "TGSR_RECOMPUTED_SINCE"
+
+
+def recomputed_this_run(path: str | os.PathLike) -> bool:
+    """Was this cache file written during the current recomputation run, i.e. at or after the
+    time (seconds since the epoch) in the environment variable ``TGSR_RECOMPUTED_SINCE``?
+    False when the variable is unset."""
+    since = os.environ.get(RECOMPUTED_SINCE)
+    if not since:
+        return False
+    try:
+        start = float(since)
+    except ValueError:
+        raise ValueError(f"{RECOMPUTED_SINCE}={since!r} is not a time: give seconds since the "
+                         "epoch (python -m tgsr_lib.reproduce --recompute sets it), or unset "
+                         "it") from None
+    return Path(path).stat().st_mtime >= start
