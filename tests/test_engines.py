@@ -314,3 +314,25 @@ def test_profiling_records_every_phase_and_changes_nothing():
         assert prof.seconds[phase] > 0 and prof.calls[phase] == plain[1].max()
     assert prof.flops["packed norms: GEMM"] == 2 * plain[1].sum() * problem.Gpack.size
     assert engine._PROFILE is None  # off again after the block
+
+
+def test_identical_points_are_solved_once_and_copied():
+    """A point given twice (the paper's xi axis repeats five values) is solved once: its copies
+    get the same results, and ``on_result`` reports every point once."""
+    Xs, ys, Xt, gid = naive.make_problem(seed=13, n_groups=6)
+    problem = GridProblem(Xs, ys, Xt, gid)
+    kk, xx = np.array([2, 3, 2, 2, 5, 3]), np.array([0.5, 0.5, 0.5, 1.0, 0.5, 0.5])
+    distinct = [0, 1, 3, 4]  # the others repeat points 0 and 1
+    seen = []
+    out = solve_many(problem, kk, xx, return_groups=True, return_scores=True,
+                     on_result=lambda *a: seen.append([x.copy() for x in a]))
+    once = solve_many(problem, kk[distinct], xx[distinct], return_groups=True,
+                      return_scores=True)
+    copy_of = np.array([0, 1, 0, 2, 3, 1])
+    for a, b in zip(out, once, strict=True):
+        assert np.array_equal(a, b[copy_of])
+    pos = np.concatenate([s[0] for s in seen])
+    assert sorted(pos.tolist()) == list(range(kk.size))
+    for p, pred, n_iter, conv in seen:
+        assert np.array_equal(pred, out[0][p]) and np.array_equal(n_iter, out[1][p])
+        assert np.array_equal(conv, out[2][p])
