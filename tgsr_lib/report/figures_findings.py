@@ -155,11 +155,13 @@ def all_groups_finding(best_rows: pd.DataFrame, check: Mapping | None = None, *,
     one_step = (check["n_iter"] == 1 and check["n_selected"] == check["n_groups"]
                 and check["max_diff"] <= RIDGE_STEP_TOL)
     on = check.get("label", "the first of them")
+    # within the tolerance, the bound is stated, not the rounding-level value itself
+    diff = (f"less than {RIDGE_STEP_TOL:.0e}" if check["max_diff"] <= RIDGE_STEP_TOL
+            else f"{check['max_diff']:.1e}")
     measured = (f" Computed on {on}: the fit ran {check['n_iter']} "
                 f"iteration(s), kept {check['n_selected']} of {check['n_groups']} groups, and "
                 f"its coefficients differ from one ridge step (mu0 = {check['mu0']:g}) from "
-                f"the all-ones start by at most {check['max_diff']:.1e} of the largest "
-                "coefficient")
+                f"the all-ones start by {diff} of the largest coefficient")
     if one_step:
         return text + measured + ": the fit **is** that single ridge step."
     return text + measured + (": the fit is **not** a single ridge step here, so the "
