@@ -158,8 +158,7 @@ def _for_copies(on_result: Callable, rep_of: np.ndarray) -> Callable:
     start = np.searchsorted(rep_of[points], np.arange(rep_of.max() + 2))
 
     def report(fits, pred, n_iter, converged):
-        rows = [np.full(start[f + 1] - start[f], k) for k, f in enumerate(fits)]
-        rows = np.concatenate(rows)
+        rows = np.repeat(np.arange(fits.size), start[fits + 1] - start[fits])
         pos = np.concatenate([points[start[f]:start[f + 1]] for f in fits])
         on_result(pos, pred[rows], n_iter[rows], converged[rows])
 

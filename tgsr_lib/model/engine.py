@@ -26,8 +26,10 @@ and multiplier, stop rule); what is its own is how it evaluates them cheaply:
    (balanced by their groups non-zero in C) and each thread runs every phase of its chunk,
    BLAS products included (numba's ``np.dot``, SciPy's BLAS held to one thread while the driver
    runs). Threads that sleep between many small parallel loops, or BLAS threads beside numba's,
-   cost more than the work on a 2-core machine (Exp.5 at every 8th kappa: 18.9 s with a
-   parallel loop per phase and BLAS's own threads, 10.9 s with one region).
+   cost more than the work on a 2-core machine: each wake-up took about 0.4 ms on the 2-core
+   VM, and with BLAS on one thread the numba phases of the per-phase design ran twice as
+   fast (Exp.5 at every 8th kappa: 18.9 s before this design and the per-group products of
+   item 2, 10.9 s after).
 
 The state of the fits in flight is one :class:`FitState` (arrays indexed by slot), the
 problem's constants one :class:`Tables` and the work space one :class:`Work`; each kernel takes
