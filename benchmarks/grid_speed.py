@@ -16,6 +16,7 @@ Three modes, all on one experiment's features (``--experiment``, ``--grouping``)
 Examples::
 
     python benchmarks/grid_speed.py --experiment 5 --kappa 1:85:8 --profile
+    python benchmarks/grid_speed.py --experiment 11 --kappa 1:85:24 --profile --slots 16
     python benchmarks/grid_speed.py --experiment 11 --kappa 1:85:8 --sample 30
     nice -n 5 python benchmarks/grid_speed.py --experiment 5 --full --repeat 3 --sample 40
 
@@ -53,16 +54,21 @@ def dgemm_gflops(n: int = 1536, repeat: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def profile(src, tgt, kappas, xis, grouping: str) -> None:
-    """Print the per-phase profile of the CPU engine on the grid kappas x xis."""
+def profile(src, tgt, kappas, xis, grouping: str, n_slots=None, order: str = "kappa") -> None:
+    """Print the per-phase profile of the CPU engine on the grid kappas x xis (queued kappa
+    outer, or xi outer with ``order="xi"``; ``n_slots`` fits in flight, None: the default)."""
     Xs, ys = src[0], src[1]
     problem = GridProblem(Xs, ys, tgt[0], grouping)
     kk, xx = axes.grid_points(kappas, xis)
-    solve_many(problem, np.repeat([1, problem.n_groups], 16), np.tile(xis[:16], 2))  # compile
+    if order == "xi":
+        queue = np.lexsort((kk, xx))
+        kk, xx = kk[queue], xx[queue]
+    solve_many(problem, np.repeat([1, problem.n_groups], 16), np.tile(xis[:16], 2),
+               n_slots=n_slots)  # compile
     gemm_before = dgemm_gflops()
     with engine.profiling() as prof:
         t0 = time.perf_counter()
-        _, n_iter, _ = solve_many(problem, kk, xx)
+        _, n_iter, _ = solve_many(problem, kk, xx, n_slots=n_slots)
         total = time.perf_counter() - t0
     gemm = max(gemm_before, dgemm_gflops())
     rows = []
@@ -70,7 +76,8 @@ def profile(src, tgt, kappas, xis, grouping: str) -> None:
         fl = prof.flops.get(phase, 0.0)
         rows.append((phase, sec, fl))
     rows.append(("driver (queue, mu, predictions)", total - sum(prof.seconds.values()), 0.0))
-    print(f"{kk.size} fits, m = N_s + 1 = {problem.m}, K = {problem.n_groups}, "
+    print(f"{kk.size} fits ({order} outer, {n_slots or 'default'} slots), "
+          f"m = N_s + 1 = {problem.m}, K = {problem.n_groups}, "
           f"{n_iter.sum()} fit-iterations (mean {n_iter.mean():.2f}), {total:.1f} s, "
           f"{kk.size / total:.1f} fits/s")
     print(f"{'phase':50s} {'seconds':>8s} {'share':>6s} {'GFLOP':>8s} {'GFLOP/s':>8s}")
@@ -108,6 +115,11 @@ def main() -> None:
                         help="the full paper grid, checked against the authors' record")
     parser.add_argument("--profile", action="store_true", help="per-phase engine profile")
     parser.add_argument("--out", default=None, help="save the engine's grid to this CSV")
+    parser.add_argument("--slots", type=int, default=None,
+                        help="fits in flight (default: the driver's choice)")
+    parser.add_argument("--order", choices=("kappa", "xi"), default="kappa",
+                        help="queue order of the profiled grid: kappa outer (as the grids "
+                             "run) or xi outer")
     args = parser.parse_args()
     exp = protocols.get_experiment(args.experiment)
     src, tgt = datasets.load_features(exp.source), datasets.load_features(exp.target)
@@ -116,7 +128,7 @@ def main() -> None:
     print(f"{exp.label} {args.grouping}: {kappas.size * xis.size} grid points, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     if args.profile:
-        profile(src, tgt, kappas, xis, args.grouping)
+        profile(src, tgt, kappas, xis, args.grouping, args.slots, args.order)
         return
 
     # The reference sample is timed first, in a fresh process: timed after the engine it ran
@@ -132,11 +144,14 @@ def main() -> None:
     t_ref = time.perf_counter() - t0
 
     # warm-up: numba compilation (serial and parallel kernels) is not part of the timing
-    runner.compute_grid(src, tgt, [1, 85], xis[:16], grouping=args.grouping, progress=False)
+    slots = {} if args.slots is None else {"n_slots": args.slots}
+    runner.compute_grid(src, tgt, [1, 85], xis[:16], grouping=args.grouping, progress=False,
+                        **slots)
     times = []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        df = runner.compute_grid(src, tgt, kappas, xis, grouping=args.grouping, progress=False)
+        df = runner.compute_grid(src, tgt, kappas, xis, grouping=args.grouping, progress=False,
+                                 **slots)
         times.append(time.perf_counter() - t0)
     t_engine = float(np.median(times))
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
