@@ -215,6 +215,33 @@ def test_parallel_and_serial_kernels_are_distinct_and_agree(monkeypatch):
     np.testing.assert_allclose(par[4], ser[4], rtol=1e-12, atol=1e-12)
 
 
+def test_one_numba_thread_runs_the_serial_kernels(monkeypatch):
+    """Held to one thread (the reproduce grid workers), the engine skips the parallel region,
+    and the fits are those of the parallel kernels."""
+    import numba
+
+    Xs, ys, Xt, gid = naive.make_problem(seed=12, n_groups=8)
+    problem = GridProblem(Xs, ys, Xt, gid)
+    kk, xx = axes.grid_points(range(1, 9), [0.0, 0.3, 30.0])  # 24 fits: parallel kernels
+    par = solve_many(problem, kk, xx, return_groups=True)
+    calls = []
+    real = engine.step_round.parallel
+    monkeypatch.setattr(engine.step_round, "parallel",
+                        lambda *a: calls.append(1) or real(*a))
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one = solve_many(problem, kk, xx, return_groups=True)
+    finally:
+        numba.set_num_threads(before)
+    assert calls == []
+    for a, b in zip(par, one, strict=True):
+        assert np.array_equal(a, b)
+    if before > 1:
+        solve_many(problem, kk, xx)
+        assert calls
+
+
 def _reference(source, target, kappas, xis, grouping="authors"):
     return compute_grid(source, target, kappas, xis, grouping=grouping, engine="reference",
                         progress=False)

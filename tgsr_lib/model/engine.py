@@ -669,7 +669,9 @@ def _scores(slots, st, Pt, rowsum_t, out):
 class _Kernel:
     """A kernel compiled as two distinct functions, ``name`` (parallel) and ``name_serial``:
     numba keeps one cache entry per function (numba issue 6845), so one function compiled
-    with two option sets would share it. Calls with few slots run the serial one."""
+    with two option sets would share it. Calls with few slots, or with numba held to one
+    thread (``numba.set_num_threads(1)``, as in the grid workers of ``python -m
+    tgsr_lib.reproduce``), run the serial one."""
 
     def __init__(self, func):
         serial = types.FunctionType(func.__code__, func.__globals__, func.__name__ + "_serial",
@@ -680,7 +682,8 @@ class _Kernel:
         self.__doc__ = func.__doc__
 
     def __call__(self, slots, *args):
-        (self.parallel if slots.size >= _PARALLEL_MIN else self.serial)(slots, *args)
+        parallel = slots.size >= _PARALLEL_MIN and numba.get_num_threads() > 1
+        (self.parallel if parallel else self.serial)(slots, *args)
 
 
 step_round = _Kernel(_step_round)

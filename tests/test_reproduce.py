@@ -1,0 +1,71 @@
+"""``python -m tgsr_lib.reproduce``: the grid phase of a whole ``--recompute`` run."""
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tgsr_lib import reproduce
+from tgsr_lib.data import protocols
+from tgsr_lib.experiments import cache
+from tgsr_lib.experiments.cache import cached_grid, grid_cache_path
+
+from .conftest import requires_data
+
+GRIDS = Path(__file__).resolve().parents[1] / "notebooks" / "cache" / "grids"
+
+
+def test_jobs_option():
+    assert reproduce.check_jobs("auto") is None
+    assert reproduce.check_jobs("3") == 3
+    for bad in ("0", "-2", "two"):
+        with pytest.raises(argparse.ArgumentTypeError, match="positive number of worker"):
+            reproduce.check_jobs(bad)
+    assert 1 <= reproduce.auto_jobs(12) <= 12
+    assert reproduce.auto_jobs(1) == 1
+
+
+def test_bad_jobs_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        reproduce.main(["--recompute", "--jobs", "0"])
+    assert exc.value.code == 2
+    assert "--jobs '0': give a positive number" in capsys.readouterr().err
+
+
+def test_standard_grids_are_the_committed_ones():
+    """The grid phase computes exactly the twelve grids committed for the notebooks."""
+    grids = reproduce.standard_grids()
+    assert len(grids) == len(set(grids)) == 12
+    assert {n for n, _ in grids} == set(protocols.COMPUTABLE)
+    assert {g for _, g in grids} == {"authors", "blocks"}
+
+
+@requires_data
+def test_grid_phase_recomputes_in_workers_and_the_notebooks_read_it(tmp_path, monkeypatch):
+    """Two worker processes recompute two sub-grids into the cache; a notebook's
+    ``cached_grid(recompute=True)`` in the same run then reads them, and their values equal
+    the committed grids at those points."""
+    kappas, xis = [1, 12, 85], [0.01, 44.0]
+    grids = [(11, "blocks"), (5, "authors")]
+    monkeypatch.setenv(cache.RECOMPUTED_SINCE, repr(time.time()))
+    failed = reproduce.recompute_grids(tmp_path, jobs=2, grids=grids, kappas=kappas, xis=xis)
+    assert failed == []
+    runs = []
+    monkeypatch.setattr(cache, "run_grid", lambda *a, **k: runs.append(1))
+    for n, grouping in grids:
+        exp = protocols.get_experiment(n)
+        got = cached_grid(exp.source, exp.target, kappas, xis, grouping=grouping,
+                          cache_dir=tmp_path, recompute=True)
+        full = pd.read_csv(grid_cache_path(exp.source, exp.target, grouping=grouping,
+                                           cache_dir=GRIDS))
+        full = full.drop_duplicates(["kappa", "xi"])  # the paper's xi list holds 0.01 twice
+        want = full.merge(got[["kappa", "xi"]], on=["kappa", "xi"])
+        assert len(want) == len(got) == 6
+        for col in ("accuracy", "macro_f1", "n_iter"):
+            assert (got.sort_values(["kappa", "xi"])[col].values
+                    == want.sort_values(["kappa", "xi"])[col].values).all(), (n, col)
+    assert runs == []
+    assert not list(tmp_path.glob("*.ckpt*")), os.listdir(tmp_path)
