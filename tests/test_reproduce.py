@@ -69,3 +69,13 @@ def test_grid_phase_recomputes_in_workers_and_the_notebooks_read_it(tmp_path, mo
                     == want.sort_values(["kappa", "xi"])[col].values).all(), (n, col)
     assert runs == []
     assert not list(tmp_path.glob("*.ckpt*")), os.listdir(tmp_path)
+
+
+def test_papermill_reads_every_parameters_cell():
+    """papermill parses each notebook's parameters cell into the names reproduce passes (a
+    line it cannot parse, e.g. an ``=`` inside a comment, would make it warn that the
+    parameter is unknown)."""
+    pm = pytest.importorskip("papermill")
+    for nb in reproduce.notebooks(Path(__file__).resolve().parents[1] / "notebooks"):
+        seen = set(pm.inspect_notebook(str(nb)))
+        assert seen == reproduce.declared_parameters(nb), nb.name

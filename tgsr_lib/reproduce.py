@@ -129,10 +129,12 @@ def _grid_worker(number: int, grouping: str, cache_dir: str, threads: int,
     return time.time() - t0
 
 
-def _source_size(number: int) -> int:
+def _source_sizes(numbers: list[int]) -> list[int]:
+    """Source samples of each experiment (runs in a worker process)."""
     from tgsr_lib.data import datasets, protocols
 
-    return int(datasets.load_features(protocols.get_experiment(number).source).X.shape[0])
+    return [int(datasets.load_features(protocols.get_experiment(n).source).X.shape[0])
+            for n in numbers]
 
 
 def recompute_grids(cache_dir: Path, jobs: int | None, every: float = 60.0, grids=None,
@@ -150,9 +152,6 @@ def recompute_grids(cache_dir: Path, jobs: int | None, every: float = 60.0, grid
     from tgsr_lib.data import protocols
 
     grids = standard_grids() if grids is None else list(grids)
-    # the features are fetched (and checked) here once, not by several workers at a time
-    size = {n: _source_size(n) for n in sorted({n for n, _ in grids})}
-    grids.sort(key=lambda g: -size[g[0]])
     jobs = auto_jobs(len(grids)) if jobs is None else min(jobs, len(grids))
     threads = max(1, usable_cores() // jobs)
     print(f"recomputing {len(grids)} grids in {jobs} worker process(es) x {threads} "
@@ -165,6 +164,11 @@ def recompute_grids(cache_dir: Path, jobs: int | None, every: float = 60.0, grid
     t0 = time.time()
     ctx = multiprocessing.get_context("spawn")  # no forked numba or BLAS thread pools
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        # the features are fetched (and checked) by one worker, not by several at a time, and
+        # not kept in this process
+        numbers = sorted({n for n, _ in grids})
+        size = dict(zip(numbers, pool.submit(_source_sizes, numbers).result(), strict=True))
+        grids.sort(key=lambda g: -size[g[0]])
         pending = {pool.submit(_grid_worker, n, g, str(cache_dir), threads, kappas, xis): (n, g)
                    for n, g in grids}
         while pending:
@@ -180,9 +184,8 @@ def recompute_grids(cache_dir: Path, jobs: int | None, every: float = 60.0, grid
                           file=sys.stderr, flush=True)
                     failed.append(label(g))
             if pending and not done:
-                running = [label(g) for f, g in pending.items() if f.running()]
                 print(f"  grids: {len(grids) - len(pending)}/{len(grids)} done after "
-                      f"{time.time() - t0:.0f} s; running: {', '.join(running)}", flush=True)
+                      f"{time.time() - t0:.0f} s", flush=True)
     print(f"  grids: {time.time() - t0:.0f} s", flush=True)
     return failed
 
