@@ -14,10 +14,10 @@ printed. Extra papermill parameters apply to every notebook that declares them::
 A whole ``--recompute`` run (no ``--only``, no ``-p``) first recomputes the twelve full grids
 the notebooks read (the six experiments with public features, authors' and facial-block
 groupings) in ``--jobs`` worker processes side by side, largest first, each with its share of
-the cores; the notebooks then read them. Separate processes scale better than one process's
-threads (on the 2-core machine two one-thread workers beat one two-thread engine by about 5%;
-with more cores the gap grows, the engine's per-iteration parallel region being shared by more
-threads). Each grid is checkpointed as the notebooks' are, so an interrupted run resumes.
+the cores; the notebooks then read them. On the 2-core machine two one-thread workers did the
+twelve grids 1.087x as fast as one two-thread process (``benchmarks/grid_workers.py``, every
+24th kappa), with identical grids. Each grid is checkpointed as the notebooks' are, so an
+interrupted run resumes.
 
 The notebooks need every extra: ``pip install "tgsr[all]"``.
 """
@@ -69,8 +69,8 @@ def absolute_data_dir() -> None:
         os.environ["TGSR_DATA_DIR"] = os.path.abspath(os.path.expanduser(value))
 
 
-#: The full grids a whole run's notebooks read: (experiment, grouping).
 def standard_grids() -> list[tuple[int, str]]:
+    """The full grids a whole run's notebooks read: (experiment, grouping) pairs."""
     from tgsr_lib.data import protocols
 
     return [(n, g) for g in ("authors", "blocks") for n in protocols.COMPUTABLE]
@@ -83,7 +83,7 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-#: Memory one grid worker may need (the engine's state for 130 source samples is ~0.6 GB).
+#: Memory one grid worker may need (a worker peaked at 1.06 GB on the 130-source grids).
 WORKER_MEMORY = 1.2e9
 
 
