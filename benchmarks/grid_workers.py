@@ -52,8 +52,8 @@ def main() -> None:
     print(f"\n| jobs | threads each | wall s | vs jobs={base} |")
     print("|---|---|---|---|")
     for j in jobs:
-        threads = max(1, reproduce.usable_cores() // min(j, 12))
-        print(f"| {j} | {threads} | {times[j]:.1f} | {times[base] / times[j]:.3f}x |")
+        print(f"| {j} | {reproduce.worker_threads(min(j, 12))} | {times[j]:.1f} | "
+              f"{times[base] / times[j]:.3f}x |")
     same = all(grids[j].keys() == grids[base].keys()
                and all(grids[j][k].equals(grids[base][k]) for k in grids[base])
                for j in jobs)

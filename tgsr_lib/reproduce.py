@@ -99,6 +99,11 @@ def auto_jobs(n_grids: int) -> int:
     return max(1, jobs)
 
 
+def worker_threads(jobs: int) -> int:
+    """numba threads of each of ``jobs`` grid workers: their share of the cores."""
+    return max(1, usable_cores() // jobs)
+
+
 def check_jobs(value: str) -> int | None:
     """``--jobs``: ``auto`` (None) or a positive integer."""
     if value == "auto":
@@ -153,7 +158,7 @@ def recompute_grids(cache_dir: Path, jobs: int | None, every: float = 60.0, grid
 
     grids = standard_grids() if grids is None else list(grids)
     jobs = auto_jobs(len(grids)) if jobs is None else min(jobs, len(grids))
-    threads = max(1, usable_cores() // jobs)
+    threads = worker_threads(jobs)
     print(f"recomputing {len(grids)} grids in {jobs} worker process(es) x {threads} "
           f"thread(s), largest first", flush=True)
 
