@@ -164,7 +164,7 @@ def test_kernels_follow_the_naive_iteration():
 
     wk = backend.wk
     engine.gram_pack(slots, st, wk.VV)
-    NV = wk.VV[:1] @ problem.Gpack
+    NV = (wk.VV[:1] @ problem.Gpack).T  # (K, 1)
     engine.group_norms(slots, st, tb, NV)
     np.testing.assert_allclose(st.norms[0], naive.group_norms(W, gid), rtol=1e-10)
 

@@ -141,7 +141,7 @@ class Work(NamedTuple):
     faults). Rows ``lo:hi`` of the per-slot arrays belong to chunk t of :func:`_step_round`."""
 
     VV: np.ndarray  # (P, m (m + 1) / 2) packed v v^T
-    NV: np.ndarray  # (P, K) v^T G_i v
+    NV: np.ndarray  # (P K,) v^T G_i v; the rows lo:hi of a chunk as a (K, hi - lo) block
     Vg: np.ndarray  # (T, P c, m) the v of the slots keeping a group, per chunk
     GVg: np.ndarray  # (T, P c, m) their products with G_i
     ctn: np.ndarray  # (P, c, m) Q^T C_new
@@ -151,7 +151,7 @@ class Work(NamedTuple):
 
 
 def new_work(P: int, K: int, c: int, m: int, T: int) -> Work:
-    return Work(VV=np.empty((P, m * (m + 1) // 2)), NV=np.empty((P, K)),
+    return Work(VV=np.empty((P, m * (m + 1) // 2)), NV=np.empty(P * K),
                 Vg=np.empty((T, P * c, m)), GVg=np.empty((T, P * c, m)),
                 ctn=np.empty((P, c, m)), conv=np.zeros(P, np.bool_),
                 finite=np.zeros(P, np.bool_), ticks=np.zeros((T, len(PHASES)), np.int64))
@@ -224,37 +224,44 @@ def d_step(slots, st, tb, mu):
 @_kernel
 def gram_pack(slots, st, VV):
     """VV[l] = the upper triangle of ``sum_j v_j v_j^T`` of slot ``slots[l]``, packed row by
-    row; ``VV @ Gpack`` then gives ``sum_j v_j^T G_i v_j`` for every group i."""
+    row; ``Gpack^T VV^T`` then gives ``sum_j v_j^T G_i v_j`` for every group i."""
     v = st.v
     c, m = v.shape[1], v.shape[2]
     for ll in range(slots.size):
         f = slots[ll]
         row = VV[ll]
         p = 0
+        # the loops run over slices (seg, x0, ...): with offset indexing (row[p + r], v0[k +
+        # r]) numba's loops were 1.8x slower (bit-identical results)
         if c == 3:  # the paper's three classes: one fused pass per row
             v0, v1, v2 = v[f, 0], v[f, 1], v[f, 2]
             for k in range(m):
                 a0, a1, a2 = v0[k], v1[k], v2[k]
-                for r in range(m - k):
-                    row[p + r] = a0 * v0[k + r] + a1 * v1[k + r] + a2 * v2[k + r]
-                p += m - k
+                n = m - k
+                seg = row[p:p + n]
+                x0, x1, x2 = v0[k:], v1[k:], v2[k:]
+                for r in range(n):
+                    seg[r] = a0 * x0[r] + a1 * x1[r] + a2 * x2[r]
+                p += n
             continue
         for k in range(m):
             n = m - k
+            seg = row[p:p + n]
             for r in range(n):
-                row[p + r] = 0.0
+                seg[r] = 0.0
             for j in range(c):
-                vj = v[f, j]
-                vk = vj[k]
+                xj = v[f, j, k:]
+                vk = xj[0]
                 for r in range(n):
-                    row[p + r] += vk * vj[k + r]
+                    seg[r] += vk * xj[r]
             p += n
 
 
 @_kernel
 def group_norms(slots, st, tb, NV):
     """``||W_i||`` of every group of every slot into ``st.norms``, from
-    ``NV[l, i] = v^T G_i v`` and, for the groups non-zero in C, the coefficient terms."""
+    ``NV[i, l] = v^T G_i v`` (K, len(slots)) and, for the groups non-zero in C, the
+    coefficient terms."""
     H, active, alpha, beta, norms, v = st.H, st.active, st.alpha, st.beta, st.norms, st.v
     gsize, q = tb.gsize, tb.q
     K, m = q.shape
@@ -262,7 +269,7 @@ def group_norms(slots, st, tb, NV):
     for ll in range(slots.size):
         f = slots[ll]
         for i in range(K):
-            g2 = NV[ll, i]
+            g2 = NV[i, ll]
             if active[f, i]:
                 al = alpha[f, i]
                 s1 = 0.0
@@ -592,7 +599,7 @@ PHASES = ("D-step", "packed norms: pack v v^T", "packed norms: GEMM",
 
 
 @_kernel
-def step_chunk(slots, st, tb, Gpack, mu, tol, VV, NV, Vg, GVg, ctn, conv, finite, ticks):
+def step_chunk(slots, st, tb, GpackT, mu, tol, VV, NV, Vg, GVg, ctn, conv, finite, ticks):
     """One iteration of the fits in ``slots``, every phase in turn, on one thread; the work
     arrays are this chunk's rows, ``ticks`` its row of :attr:`Work.ticks`."""
     n = slots.size
@@ -605,10 +612,13 @@ def step_chunk(slots, st, tb, Gpack, mu, tol, VV, NV, Vg, GVg, ctn, conv, finite
     gram_pack(slots, st, VV)
     t = _ticks()
     ticks[1] += t - t1
-    np.dot(VV[:n], Gpack, NV[:n])  # v^T G_i v of every group
+    # v^T G_i v of every group, as the (K, n) product Gpack^T VV^T: in this orientation
+    # OpenBLAS ran the product 1.3x faster than VV Gpack (n = 128-384 fits, one thread)
+    nv = NV[: GpackT.shape[0] * n].reshape(GpackT.shape[0], n)
+    np.dot(GpackT, VV[:n].T, nv)
     t1 = _ticks()
     ticks[2] += t1 - t
-    group_norms(slots, st, tb, NV)
+    group_norms(slots, st, tb, nv)
     t = _ticks()
     ticks[3] += t - t1
     threshold(slots, st)
@@ -623,17 +633,18 @@ def step_chunk(slots, st, tb, Gpack, mu, tol, VV, NV, Vg, GVg, ctn, conv, finite
     ticks[8] += _ticks() - t
 
 
-def _step_round(slots, st, tb, Gpack, mu, tol, wk, bounds):
+def _step_round(slots, st, tb, GpackT, mu, tol, wk, bounds):
     """One iteration of every fit in ``slots``: the slots are cut into chunks
     ``bounds[t]:bounds[t + 1]``, each run start to end by one thread (:func:`step_chunk`),
     BLAS products included, so that one parallel region covers the whole iteration."""
     VV, NV, Vg, GVg, ctn, conv, finite, ticks = (wk.VV, wk.NV, wk.Vg, wk.GVg, wk.ctn,
                                                  wk.conv, wk.finite, wk.ticks)
+    K = GpackT.shape[0]
     for t in prange(bounds.size - 1):
         lo = bounds[t]
         hi = bounds[t + 1]
-        step_chunk(slots[lo:hi], st, tb, Gpack, mu, tol, VV[lo:hi], NV[lo:hi], Vg[t], GVg[t],
-                   ctn[lo:hi], conv[lo:hi], finite[lo:hi], ticks[t])
+        step_chunk(slots[lo:hi], st, tb, GpackT, mu, tol, VV[lo:hi], NV[K * lo:K * hi], Vg[t],
+                   GVg[t], ctn[lo:hi], conv[lo:hi], finite[lo:hi], ticks[t])
 
 
 def _scores(slots, st, Pt, rowsum_t, out):
@@ -798,7 +809,7 @@ class NumbaBackend:
         self.st = new_state(P, K, c, m)
         self.wk = new_work(P, K, c, m, max(1, numba.config.NUMBA_NUM_THREADS))
         self.q_sum = problem.q.sum(axis=0)
-        self.Gpack = problem.Gpack
+        self.GpackT = np.ascontiguousarray(problem.Gpack.T)  # (K, m (m + 1) / 2)
         self.Pt = np.ascontiguousarray(problem.Pt)
         self.rowsum_t = np.ascontiguousarray(problem.rowsum_t)
 
@@ -848,12 +859,12 @@ class NumbaBackend:
         bounds = self._chunks(slots)
         prof = _PROFILE
         if prof is None:
-            step_round(slots, st, self.tb, self.Gpack, mu, tol, wk, bounds)
+            step_round(slots, st, self.tb, self.GpackT, mu, tol, wk, bounds)
             return wk.conv[:L].copy(), wk.finite[:L].copy()
         n_before = st.active[slots].sum()
         ticks = wk.ticks.copy()
         prof.start()
-        step_round(slots, st, self.tb, self.Gpack, mu, tol, wk, bounds)
+        step_round(slots, st, self.tb, self.GpackT, mu, tol, wk, bounds)
         prof.region((wk.ticks - ticks).sum(axis=0), bounds.size - 1,
                     self._flops(slots, n_before))
         prof.count("kept-group products: needed",
@@ -864,7 +875,7 @@ class NumbaBackend:
         """The flops of each phase of the iteration just done (see :class:`Profile`)."""
         st, L = self.st, slots.size
         K, m, c = self.problem.n_groups, self.problem.m, self.problem.c
-        npack = self.Gpack.shape[0]
+        npack = self.GpackT.shape[1]
         n_after = st.active[slots].sum()
         new = st.sel[slots]
         idle = (st.shared[slots, new] & st.shared[slots, 1 - new]).sum()
