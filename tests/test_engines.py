@@ -128,9 +128,16 @@ def _state_from_dense(problem, backend, slot, C, T, kappa):
         n = problem.gsize[i]
         st.alpha[slot, i], st.beta[slot, i] = _coefficients(Qg[i, :n], Cg[i, :n])
         st.a_buf[slot, sel, i], st.b_buf[slot, sel, i] = _coefficients(Qg[i, :n], Tg[i, :n])
-        st.shared[slot, sel, i] = False  # the group's own multiplier, not the shared one
+        st.shared[slot, sel, i] = False  # not the shared multiplier
         st.H[slot, i] = st.beta[slot, i] @ (Qg[i].T @ Qg[i])
         st.active[slot, i] = np.any(Cg[i] != 0)
+        # a group non-zero in C holds its multiplier as a multiple of C (the engine's form;
+        # the naive iterate has T_i = mu (1 - s_i) W_i, C_i = s_i W_i)
+        st.ratio[slot, sel, i] = st.active[slot, i]
+        if st.active[slot, i]:
+            rt = (Tg[i] * Cg[i]).sum() / (Cg[i] * Cg[i]).sum()
+            np.testing.assert_allclose(Tg[i], rt * Cg[i], atol=1e-12 * np.abs(Tg[i]).max())
+            st.rt[slot, sel, i] = rt
     st.ct[slot] = np.einsum("kim,kic->cm", Qg, Cg)  # Q^T C
     st.tt[slot] = np.einsum("kim,kic->cm", Qg, Tg)
     st.kappa[slot] = kappa
@@ -179,6 +186,8 @@ def test_kernels_follow_the_naive_iteration():
                                atol=1e-9)
     new = st.sel[0]
     b_new = np.where(st.shared[0, new][:, None, None], st.S[0, new][None], st.b_buf[0, new])
+    b_new = np.where(st.ratio[0, new][:, None, None],
+                     st.rt[0, new][:, None, None] * st.beta[0], b_new)
     Tn = problem.coef(st.a_buf[0, new], b_new, np.ones(problem.n_groups, bool))
     np.testing.assert_allclose(Tn, T_next, atol=1e-9 * np.abs(T_next).max())
     err = np.abs(D - C_next).max()

@@ -15,9 +15,13 @@ and multiplier, stop rule); what is its own is how it evaluates them cheaply:
    on Exp.11 at every 8th kappa): group by group, the ``v`` of the fits that keep it are
    stacked and multiplied by ``G_i`` in one product. Fused numba loops do the rest without
    temporaries.
-3. **One zero multiplier for all zero groups.** A group zero in C before and after a step has
-   the multiplier ``mu Q_i v``, the same coefficients for all such groups: stored once per fit
-   and only flagged per group, so those groups cost a few numbers per iteration.
+3. **Multipliers without coefficients of their own.** A C-step that keeps group i leaves
+   ``T_i = mu (1 - s_i) W_i = rt_i C_i`` with ``rt_i = mu (1 - s_i) / s_i``: one number per
+   group, so the C-step of a kept group reads and writes only ``beta_i`` (the state's traffic
+   through memory bounds these phases). A group zero in C before and after a step has the
+   multiplier ``mu Q_i v``, the same coefficients for all such groups: stored once per fit
+   and only flagged per group, so those groups cost a few numbers per iteration. Only a
+   group the C-step drops gets coefficients of its own (``b_i``), until its next step.
 4. **Exact stop rule with bounds.** ``max |D - C|`` is bounded above by
    ``|e_i| + max_row ||Q_i row|| ||f_i||`` (per group) and below by its value at a few watched
    rows; only when the bounds straddle the tolerance is ``D - C`` scanned, groups by falling
@@ -107,7 +111,9 @@ class FitState(NamedTuple):
     beta: np.ndarray  # (P, K, c, m)
     H: np.ndarray  # (P, K, c, m) G_i beta_i
     a_buf: np.ndarray  # (P, 2, K) T_i = a_i 1 + Q_i b_i, old and new (sel)
-    b_buf: np.ndarray  # (P, 2, K, c, m)
+    b_buf: np.ndarray  # (P, 2, K, c, m) b_i of groups whose multiplier is their own
+    ratio: np.ndarray  # (P, 2, K) T_i = rt_i C_i (groups non-zero in C): b_i = rt_i beta_i
+    rt: np.ndarray  # (P, 2, K) that ratio
     shared: np.ndarray  # (P, 2, K) b of the group is S of the buffer (and a = 0)
     S: np.ndarray  # (P, 2, c, m) the multiplier coefficients shared by zero groups
     sel: np.ndarray  # (P,) which buffer holds the current T
@@ -129,7 +135,8 @@ def new_state(P: int, K: int, c: int, m: int) -> FitState:
         kappa=z(P, np.int64), xi_of=z(P, np.int64), ent_of=z(P, np.int64),
         active=z((P, K), np.bool_), alpha=z((P, K)), beta=z((P, K, c, m)),
         H=z((P, K, c, m)), a_buf=z((P, 2, K)), b_buf=z((P, 2, K, c, m)),
-        shared=z((P, 2, K), np.bool_), S=z((P, 2, c, m)), sel=z(P, np.int64),
+        ratio=z((P, 2, K), np.bool_), rt=z((P, 2, K)), shared=z((P, 2, K), np.bool_),
+        S=z((P, 2, c, m)), sel=z(P, np.int64),
         ct=z((P, c, m)), tt=z((P, c, m)), v=z((P, c, m)), norms=z((P, K)), scale=z((P, K)),
         watch=np.full((P, N_WATCH), -1, np.int64), ub=z(P), gub=z((P, K)), lb=z(P),
         row_hit=np.full(P, -1, np.int64))
@@ -186,14 +193,18 @@ def read_ticks():
 @_kernel
 def d_step(slots, st, tb, mu):
     """The D-step in the basis: ``v = 2 (mu I + 2M)^-1 (B L - M (c~ - t~/mu))`` for each
-    slot, ``M = U diag(lam) U^T`` of the slot's xi, ``U^T B L`` of its entry."""
+    slot, ``M = U diag(lam) U^T`` of the slot's xi, ``U^T B L`` of its entry.
+
+    The slots are taken in the order of their xi, so that slots of one xi read its ``U`` (m x
+    m, too large for the cache when every xi is in flight) one after the other."""
     ct, ent_of, tt, v, xi_of = st.ct, st.ent_of, st.tt, st.v, st.xi_of
     U, UtBL, lam = tb.U, tb.UtBL, tb.lam
     m = U.shape[1]
     c = ct.shape[1]
     uy = np.empty((c, m))
+    by_xi = np.argsort(xi_of[slots], kind="mergesort")
     for ii in range(slots.size):
-        f = slots[ii]
+        f = slots[by_xi[ii]]
         Ux = U[xi_of[f]]
         lx = lam[xi_of[f]]
         bx = UtBL[ent_of[f]]
@@ -258,48 +269,188 @@ def gram_pack(slots, st, VV):
 
 
 @_kernel
-def group_norms(slots, st, tb, NV):
-    """``||W_i||`` of every group of every slot into ``st.norms``, from
-    ``NV[i, l] = v^T G_i v`` (K, len(slots)) and, for the groups non-zero in C, the
-    coefficient terms."""
+def _norms_of(f, ll, st, tb, NV):
+    """``||W_i||`` of every group of slot ``f`` into ``st.norms[f]``, from ``NV[i, ll] =
+    v^T G_i v`` and, for the groups non-zero in C, the coefficient terms."""
     H, active, alpha, beta, norms, v = st.H, st.active, st.alpha, st.beta, st.norms, st.v
     gsize, q = tb.gsize, tb.q
     K, m = q.shape
     c = v.shape[1]
+    for i in range(K):
+        g2 = NV[i, ll]
+        if active[f, i]:
+            al = alpha[f, i]
+            s1 = 0.0
+            s2 = 0.0
+            qi = q[i]
+            for j in range(c):
+                vj = v[f, j]
+                be = beta[f, i, j]
+                hh = H[f, i, j]
+                for r in range(m):
+                    s1 += qi[r] * (be[r] + vj[r])
+                    s2 += (be[r] + 2.0 * vj[r]) * hh[r]
+            g2 += al * al * gsize[i] * c + 2.0 * al * s1 + s2
+        norms[f, i] = np.sqrt(max(g2, 0.0))
+
+
+@_kernel
+def group_norms(slots, st, tb, NV):
+    """``||W_i||`` of every group of every slot into ``st.norms`` (:func:`_norms_of`;
+    ``NV`` is (K, len(slots)))."""
     for ll in range(slots.size):
-        f = slots[ll]
-        for i in range(K):
-            g2 = NV[i, ll]
-            if active[f, i]:
-                al = alpha[f, i]
-                s1 = 0.0
-                s2 = 0.0
-                qi = q[i]
-                for j in range(c):
-                    vj = v[f, j]
-                    be = beta[f, i, j]
-                    hh = H[f, i, j]
-                    for r in range(m):
-                        s1 += qi[r] * (be[r] + vj[r])
-                        s2 += (be[r] + 2.0 * vj[r]) * hh[r]
-                g2 += al * al * gsize[i] * c + 2.0 * al * s1 + s2
-            norms[f, i] = np.sqrt(max(g2, 0.0))
+        _norms_of(slots[ll], ll, st, tb, NV)
+
+
+@_kernel
+def _threshold_of(f, st):
+    """The shrink factors ``st.scale[f]`` of :func:`ialm.shrink_factors` with the threshold of
+    :func:`ialm.group_threshold` (the ``(kappa + 1)``-th largest norm, 0 when kappa >= K)."""
+    kappa, norms, scale = st.kappa, st.norms, st.scale
+    K = norms.shape[1]
+    nf = norms[f]
+    lam = 0.0
+    if kappa[f] < K:
+        lam = np.sort(nf)[min(max(K - kappa[f] - 1, 0), K - 1)]
+    for i in range(K):
+        scale[f, i] = (nf[i] - lam) / nf[i] if nf[i] > lam else 0.0
 
 
 @_kernel
 def threshold(slots, st):
-    """The shrink factors ``st.scale`` of :func:`ialm.shrink_factors` with the threshold of
-    :func:`ialm.group_threshold` (the ``(kappa + 1)``-th largest norm, 0 when kappa >= K)."""
-    kappa, norms, scale = st.kappa, st.norms, st.scale
-    K = norms.shape[1]
+    """:func:`_threshold_of` for every slot."""
     for ll in range(slots.size):
-        f = slots[ll]
-        nf = norms[f]
-        lam = 0.0
-        if kappa[f] < K:
-            lam = np.sort(nf)[min(max(K - kappa[f] - 1, 0), K - 1)]
-        for i in range(K):
-            scale[f, i] = (nf[i] - lam) / nf[i] if nf[i] > lam else 0.0
+        _threshold_of(slots[ll], st)
+
+
+@_kernel
+def _shrink_of(f, st, tb, muf, fr, wgrp, xs):
+    """:func:`shrink_update` of slot ``f`` (``fr``, ``wgrp``, ``xs``: work space of sizes
+    ``m``, ``N_WATCH`` and ``(c, m)``)."""
+    H, a_buf, active, alpha, b_buf, beta = st.H, st.a_buf, st.active, st.alpha, st.b_buf, st.beta
+    gub, lb, scale, sel, ub, v, watch = st.gub, st.lb, st.scale, st.sel, st.ub, st.v, st.watch
+    S, shared, ratio, rt = st.S, st.shared, st.ratio, st.rt
+    Qg, rho_row = tb.Qg, tb.rho_row
+    K, gmax, m = Qg.shape
+    c = v.shape[1]
+    nw = watch.shape[1]
+    inv_mu = 1.0 / muf
+    old = sel[f]
+    new = 1 - old
+    wrow = watch[f]
+    for w in range(nw):
+        wgrp[w] = wrow[w] // gmax if wrow[w] >= 0 else -1
+    # the residual of a zero group whose old multiplier is the shared one, and the new
+    # shared multiplier
+    fsh = 0.0
+    finite_sh = True
+    for j in range(c):
+        vj = v[f, j]
+        so = S[f, old, j]
+        sn = S[f, new, j]
+        xj = xs[j]
+        fn2 = 0.0
+        for r in range(m):
+            x = _residual(1.0, vj[r], so[r], inv_mu)
+            xj[r] = x
+            fn2 += x * x
+        for r in range(m):
+            sn[r] = _multiplier(muf, 1.0, vj[r])
+        fsh = max(fsh, fn2)
+        finite_sh = finite_sh and np.isfinite(fn2)
+    lbf = 0.0
+    ubf = 0.0
+    finite = True  # max() drops NaN: non-finite iterates are tracked apart
+    for i in range(K):
+        s = scale[f, i]
+        act = active[f, i]
+        kept = s > 0.0
+        zero = not act and not kept  # zero in C before and after
+        al = alpha[f, i] if act else 0.0
+        one_s = 1.0 - s
+        e = _residual(one_s, al, a_buf[f, old, i], inv_mu)
+        a_buf[f, new, i] = _multiplier(muf, one_s, al)
+        nwatched = 0
+        for w in range(nw):
+            if wgrp[w] == i:
+                nwatched += 1
+        sh_old = shared[f, old, i]
+        if zero and sh_old:
+            fmax = fsh
+            finite = finite and finite_sh
+            for w in range(nw if nwatched else 0):
+                if wgrp[w] == i:
+                    qr = Qg[i, wrow[w] - i * gmax]
+                    for j in range(c):
+                        xj = xs[j]
+                        acc = e
+                        for r in range(m):
+                            acc += qr[r] * xj[r]
+                        lbf = max(lbf, abs(acc))
+        else:
+            fmax = 0.0
+            rto = rt[f, old, i]  # a group non-zero in C has the old multiplier rto C_i
+            for j in range(c):
+                vj = v[f, j]
+                be = beta[f, i, j]
+                fn2 = 0.0
+                if act and kept:  # the new multiplier is again a multiple of C_i
+                    for r in range(m):
+                        gam = be[r] + vj[r]
+                        x = _residual(one_s, gam, rto * be[r], inv_mu)
+                        fr[r] = x
+                        fn2 += x * x
+                        be[r] = s * gam
+                elif act:  # C_i becomes zero: the multiplier mu W_i is the group's own
+                    bn = b_buf[f, new, i, j]
+                    for r in range(m):
+                        gam = be[r] + vj[r]
+                        x = _residual(one_s, gam, rto * be[r], inv_mu)
+                        fr[r] = x
+                        fn2 += x * x
+                        bn[r] = _multiplier(muf, one_s, gam)
+                    hh = H[f, i, j]
+                    for r in range(m):
+                        hh[r] = 0.0
+                elif kept:
+                    bo = S[f, old, j] if sh_old else b_buf[f, old, i, j]
+                    for r in range(m):
+                        x = _residual(one_s, vj[r], bo[r], inv_mu)
+                        fr[r] = x
+                        fn2 += x * x
+                        be[r] = s * vj[r]
+                else:  # zero, old multiplier its own: the new one is the shared one
+                    bo = b_buf[f, old, i, j]
+                    for r in range(m):
+                        x = _residual(one_s, vj[r], bo[r], inv_mu)
+                        fr[r] = x
+                        fn2 += x * x
+                for w in range(nw if nwatched else 0):
+                    if wgrp[w] == i:
+                        qr = Qg[i, wrow[w] - i * gmax]
+                        acc = e
+                        for r in range(m):
+                            acc += qr[r] * fr[r]
+                        lbf = max(lbf, abs(acc))
+                fmax = max(fmax, fn2)
+                finite = finite and np.isfinite(fn2)
+        shared[f, new, i] = zero
+        ratio[f, new, i] = kept
+        # T_new = mu (1 - s) W_i = rt C_new with C_new = s W_i
+        rt[f, new, i] = _multiplier(muf, one_s, 1.0) / s if kept else 0.0
+        gb = abs(e) + rho_row[i] * np.sqrt(fmax)
+        gub[f, i] = gb
+        ubf = max(ubf, gb)
+        finite = finite and np.isfinite(e) and np.isfinite(s)
+        if kept:
+            alpha[f, i] = s * al
+            active[f, i] = True
+        else:
+            alpha[f, i] = 0.0
+            active[f, i] = False
+    ub[f] = ubf if finite else np.nan
+    lb[f] = lbf
+    sel[f] = new
 
 
 @_kernel
@@ -310,135 +461,45 @@ def shrink_update(slots, st, tb, mu):
     watched-row lower (``lb``) bounds of ``max |D - C|`` (``ub`` is NaN once an iterate is not
     finite). ``H`` of kept groups is finished by :func:`keep_products` (it needs ``G_i v``).
 
+    A kept group's new multiplier is ``rt_i C_i`` (``st.ratio``, ``st.rt``; ``a_i`` is kept
+    as a number all the same), and a group non-zero in C before the step had one of that form.
     A group that is zero in C before and after the step gets the multiplier
     ``T_i = mu Q_i v`` (``a_i = 0``, ``b_i = mu v``), the same for every such group: it is
     written once per slot (``st.S``) and the group only flagged (``st.shared``). A group whose
     old multiplier was that shared one and which stays zero has the shared residual too, so
-    its step costs a few numbers, not ``c m``."""
-    H, a_buf, active, alpha, b_buf, beta = st.H, st.a_buf, st.active, st.alpha, st.b_buf, st.beta
-    gub, lb, scale, sel, ub, v, watch = st.gub, st.lb, st.scale, st.sel, st.ub, st.v, st.watch
-    S, shared = st.S, st.shared
-    Qg, rho_row = tb.Qg, tb.rho_row
-    K, gmax, m = Qg.shape
-    c = v.shape[1]
-    nw = watch.shape[1]
+    its step costs a few numbers, not ``c m``. Only a dropped group (non-zero in C before,
+    zero after) writes ``b_i = mu (beta_i + v)`` into ``st.b_buf``."""
+    m = tb.Qg.shape[2]
+    c = st.v.shape[1]
     fr = np.empty(m)
-    wgrp = np.empty(nw, np.int64)  # the group of each watched row (-1: none)
+    wgrp = np.empty(st.watch.shape[1], np.int64)
     xs = np.empty((c, m))
     for ll in range(slots.size):
         f = slots[ll]
-        muf = mu[f]
-        inv_mu = 1.0 / muf
-        old = sel[f]
-        new = 1 - old
-        wrow = watch[f]
-        for w in range(nw):
-            wgrp[w] = wrow[w] // gmax if wrow[w] >= 0 else -1
-        # the residual of a zero group whose old multiplier is the shared one, and the new
-        # shared multiplier
-        fsh = 0.0
-        finite_sh = True
-        for j in range(c):
-            vj = v[f, j]
-            so = S[f, old, j]
-            sn = S[f, new, j]
-            xj = xs[j]
-            fn2 = 0.0
-            for r in range(m):
-                x = _residual(1.0, vj[r], so[r], inv_mu)
-                xj[r] = x
-                fn2 += x * x
-            for r in range(m):
-                sn[r] = _multiplier(muf, 1.0, vj[r])
-            fsh = max(fsh, fn2)
-            finite_sh = finite_sh and np.isfinite(fn2)
-        lbf = 0.0
-        ubf = 0.0
-        finite = True  # max() drops NaN: non-finite iterates are tracked apart
-        for i in range(K):
-            s = scale[f, i]
-            act = active[f, i]
-            kept = s > 0.0
-            zero = not act and not kept  # zero in C before and after
-            al = alpha[f, i] if act else 0.0
-            one_s = 1.0 - s
-            e = _residual(one_s, al, a_buf[f, old, i], inv_mu)
-            a_buf[f, new, i] = _multiplier(muf, one_s, al)
-            nwatched = 0
-            for w in range(nw):
-                if wgrp[w] == i:
-                    nwatched += 1
-            sh_old = shared[f, old, i]
-            if zero and sh_old:
-                fmax = fsh
-                finite = finite and finite_sh
-                for w in range(nw if nwatched else 0):
-                    if wgrp[w] == i:
-                        qr = Qg[i, wrow[w] - i * gmax]
-                        for j in range(c):
-                            xj = xs[j]
-                            acc = e
-                            for r in range(m):
-                                acc += qr[r] * xj[r]
-                            lbf = max(lbf, abs(acc))
-            else:
-                fmax = 0.0
-                for j in range(c):
-                    vj = v[f, j]
-                    bo = S[f, old, j] if sh_old else b_buf[f, old, i, j]
-                    bn = b_buf[f, new, i, j]
-                    be = beta[f, i, j]
-                    fn2 = 0.0
-                    if act:
-                        for r in range(m):
-                            gam = be[r] + vj[r]
-                            x = _residual(one_s, gam, bo[r], inv_mu)
-                            fr[r] = x
-                            fn2 += x * x
-                            bn[r] = _multiplier(muf, one_s, gam)
-                        if kept:
-                            for r in range(m):
-                                be[r] = s * (be[r] + vj[r])
-                        else:
-                            hh = H[f, i, j]
-                            for r in range(m):
-                                hh[r] = 0.0
-                    elif kept:
-                        for r in range(m):
-                            x = _residual(one_s, vj[r], bo[r], inv_mu)
-                            fr[r] = x
-                            fn2 += x * x
-                            bn[r] = _multiplier(muf, one_s, vj[r])
-                        for r in range(m):
-                            be[r] = s * vj[r]
-                    else:  # zero, old multiplier its own: the new one is the shared one
-                        for r in range(m):
-                            x = _residual(one_s, vj[r], bo[r], inv_mu)
-                            fr[r] = x
-                            fn2 += x * x
-                    for w in range(nw if nwatched else 0):
-                        if wgrp[w] == i:
-                            qr = Qg[i, wrow[w] - i * gmax]
-                            acc = e
-                            for r in range(m):
-                                acc += qr[r] * fr[r]
-                            lbf = max(lbf, abs(acc))
-                    fmax = max(fmax, fn2)
-                    finite = finite and np.isfinite(fn2)
-            shared[f, new, i] = zero
-            gb = abs(e) + rho_row[i] * np.sqrt(fmax)
-            gub[f, i] = gb
-            ubf = max(ubf, gb)
-            finite = finite and np.isfinite(e) and np.isfinite(s)
-            if kept:
-                alpha[f, i] = s * al
-                active[f, i] = True
-            else:
-                alpha[f, i] = 0.0
-                active[f, i] = False
-        ub[f] = ubf if finite else np.nan
-        lb[f] = lbf
-        sel[f] = new
+        _shrink_of(f, st, tb, mu[f], fr, wgrp, xs)
+
+
+@_kernel
+def norms_shrink(slots, st, tb, mu, NV, ticks):
+    """:func:`group_norms`, :func:`threshold` and :func:`shrink_update`, one slot at a time:
+    a slot's coefficients, read from memory for its norms, are still in the cache for its
+    C-step. ``NV`` is (K, len(slots)); the phases' cycles go to ``ticks[0:3]``."""
+    m = tb.Qg.shape[2]
+    c = st.v.shape[1]
+    fr = np.empty(m)
+    wgrp = np.empty(st.watch.shape[1], np.int64)
+    xs = np.empty((c, m))
+    for ll in range(slots.size):
+        f = slots[ll]
+        t0 = _ticks()
+        _norms_of(f, ll, st, tb, NV)
+        t1 = _ticks()
+        _threshold_of(f, st)
+        t2 = _ticks()
+        _shrink_of(f, st, tb, mu[f], fr, wgrp, xs)
+        ticks[0] += t1 - t0
+        ticks[1] += t2 - t1
+        ticks[2] += _ticks() - t2
 
 
 @_kernel
@@ -503,14 +564,15 @@ def keep_products(slots, st, tb, mu, Vg, GVg, ctn, ticks):
 def _exact_one(f, st, tb, inv_mu, tol):
     """max |D - C| >= tol for slot f? Scans D - C row by row and stops at the first entry
     >= tol (see :func:`exact_check`); returns that row, or -1 when every entry is below tol."""
-    a_buf, b_buf, gub, sel = st.a_buf, st.b_buf, st.gub, st.sel
-    S, shared = st.S, st.shared
+    a_buf, b_buf, beta, gub, sel = st.a_buf, st.b_buf, st.beta, st.gub, st.sel
+    S, shared, ratio, rt, scale, v = st.S, st.shared, st.ratio, st.rt, st.scale, st.v
     Qg, gsize, row_norm, row_order = tb.Qg, tb.gsize, tb.row_norm, tb.row_order
     K, gmax, m = Qg.shape
     c = b_buf.shape[3]
     new = sel[f]
     old = 1 - new
     F = np.empty((c, m))
+    bo = np.empty(m)
     order = np.argsort(-gub[f])
     for k in range(K):
         i = order[k]
@@ -519,12 +581,24 @@ def _exact_one(f, st, tb, inv_mu, tol):
         e = (a_buf[f, new, i] - a_buf[f, old, i]) * inv_mu
         fmax = 0.0
         sh_new, sh_old = shared[f, new, i], shared[f, old, i]
+        ra_new, ra_old = ratio[f, new, i], ratio[f, old, i]
+        s = scale[f, i]
         for j in range(c):
-            bn = S[f, new, j] if sh_new else b_buf[f, new, i, j]
-            bo = S[f, old, j] if sh_old else b_buf[f, old, i, j]
+            # D - C = (T_new - T_old) / mu; a multiplier rt C_i is taken from beta, which
+            # holds the new C_i = s W_i = s (beta_old + v) when the group is kept
+            be, vj = beta[f, i, j], v[f, j]
+            if ra_old:
+                for r in range(m):
+                    bo[r] = rt[f, old, i] * (be[r] / s - vj[r] if ra_new else be[r])
+            else:
+                bo[:] = S[f, old, j] if sh_old else b_buf[f, old, i, j]
             fn2 = 0.0
             for r in range(m):
-                x = (bn[r] - bo[r]) * inv_mu
+                if ra_new:
+                    bn = rt[f, new, i] * be[r]
+                else:
+                    bn = S[f, new, j, r] if sh_new else b_buf[f, new, i, j, r]
+                x = (bn - bo[r]) * inv_mu
                 F[j, r] = x
                 fn2 += x * x
             fmax = max(fmax, fn2)
@@ -616,17 +690,8 @@ def step_chunk(slots, st, tb, GpackT, mu, tol, VV, NV, Vg, GVg, ctn, conv, finit
     # OpenBLAS ran the product 1.3x faster than VV Gpack (n = 128-384 fits, one thread)
     nv = NV[: GpackT.shape[0] * n].reshape(GpackT.shape[0], n)
     np.dot(GpackT, VV[:n].T, nv)
-    t1 = _ticks()
-    ticks[2] += t1 - t
-    group_norms(slots, st, tb, nv)
-    t = _ticks()
-    ticks[3] += t - t1
-    threshold(slots, st)
-    t1 = _ticks()
-    ticks[4] += t1 - t
-    shrink_update(slots, st, tb, mu)
-    t = _ticks()
-    ticks[5] += t - t1
+    ticks[2] += _ticks() - t
+    norms_shrink(slots, st, tb, mu, nv, ticks[3:6])
     keep_products(slots, st, tb, mu, Vg, GVg, ctn, ticks[6:8])
     t = _ticks()
     stop_test(slots, st, tb, mu, tol, conv, finite)
@@ -836,7 +901,10 @@ class NumbaBackend:
         st.ct[slots] = ialm.C_INIT * self.q_sum[None, :]  # Q^T C
         for name in ("beta", "H", "a_buf", "S", "tt", "sel"):
             getattr(st, name)[slots] = 0
-        st.shared[slots] = True  # T = 0: every group has the shared multiplier, S = 0
+        # T = 0 = 0 C: every group's multiplier is the multiple 0 of its C
+        st.ratio[slots] = True
+        st.rt[slots] = 0
+        st.shared[slots] = False
         st.watch[slots] = -1
         prof.lap("bookkeeping: load, finish")
 
