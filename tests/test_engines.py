@@ -204,6 +204,45 @@ def test_kernels_follow_the_naive_iteration():
     assert not conv[0] and finite[0]
 
 
+def test_exact_stop_check_in_every_multiplier_form():
+    """The exact scan of D - C (the stop test's last word) against the naive iteration's
+    max |D - C| at each of 59 iterations, through every change of a group's multiplier form:
+    kept again (a multiple of C), dropped (its own coefficients), zero (the shared ones)."""
+    Xs, ys, Xt, gid = naive.make_problem(seed=10, n_groups=6)
+    kappa, xi = 3, 0.4
+    trace = []
+    naive.ialm(Xs, ys, Xt, kappa, xi, gid, trace=trace, max_iter=60)
+    X, L, _ = naive.augmented(Xs, ys, Xt, xi)
+    problem = GridProblem(Xs, ys, Xt, gid)
+    xi_ids, ent_ids, U, lam, UtBL = problem.xi_tables([xi])
+    backend = engine.NumbaBackend(problem, 1, U, lam, UtBL)
+    st, tb, wk = backend.st, backend.tb, backend.wk
+    slots = np.array([0])
+    backend.load(slots, np.array([kappa]), xi_ids, ent_ids)
+
+    def form(buf):  # per group: 0 own coefficients, 1 shared, 2 a multiple of C
+        return np.where(st.ratio[0, buf], 2, st.shared[0, buf].astype(int))
+
+    seen = set()
+    for k in range(len(trace) - 1):
+        C, T, mu = trace[k]
+        err = np.abs(naive.d_step(X, L, C, T, mu) - trace[k + 1][0]).max()
+        mus = np.array([mu])
+        before = form(st.sel[0])
+        engine.d_step(slots, st, tb, mus)
+        engine.gram_pack(slots, st, wk.VV)
+        engine.norms_shrink(slots, st, tb, mus, (wk.VV[:1] @ problem.Gpack).T.copy(),
+                            wk.ticks[0, 3:6])
+        engine.keep_products(slots, st, tb, mus, wk.Vg[0], wk.GVg[0], wk.ctn, wk.ticks[0, 6:8])
+        seen |= set(zip(before.tolist(), form(st.sel[0]).tolist(), strict=True))
+        engine.exact_check(slots, st, tb, mus, err * 0.999)
+        assert st.row_hit[0] >= 0, k  # some entry reaches this tolerance
+        engine.exact_check(slots, st, tb, mus, err * 1.001)
+        assert st.row_hit[0] == -1, k  # none reaches this one
+    # own -> shared / multiple, shared -> shared / multiple, multiple -> own / multiple
+    assert seen == {(0, 1), (0, 2), (1, 1), (1, 2), (2, 0), (2, 2)}
+
+
 def test_parallel_and_serial_kernels_are_distinct_and_agree(monkeypatch):
     """Each kernel exists as two compiled functions with their own numba cache entries; the
     whole engine gives the same fits with either."""

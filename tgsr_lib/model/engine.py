@@ -454,6 +454,13 @@ def _shrink_of(f, st, tb, muf, fr, wgrp, xs):
 
 
 @_kernel
+def _shrink_work(st, tb):
+    """The work space of :func:`_shrink_of`."""
+    m = tb.Qg.shape[2]
+    return np.empty(m), np.empty(st.watch.shape[1], np.int64), np.empty((st.v.shape[1], m))
+
+
+@_kernel
 def shrink_update(slots, st, tb, mu):
     """The C-step with the shrink factors ``st.scale`` (see :func:`ialm.shrink_factors`) and
     the multiplier update, in coefficients: new ``alpha``, ``beta``, ``active``, the new
@@ -469,11 +476,7 @@ def shrink_update(slots, st, tb, mu):
     old multiplier was that shared one and which stays zero has the shared residual too, so
     its step costs a few numbers, not ``c m``. Only a dropped group (non-zero in C before,
     zero after) writes ``b_i = mu (beta_i + v)`` into ``st.b_buf``."""
-    m = tb.Qg.shape[2]
-    c = st.v.shape[1]
-    fr = np.empty(m)
-    wgrp = np.empty(st.watch.shape[1], np.int64)
-    xs = np.empty((c, m))
+    fr, wgrp, xs = _shrink_work(st, tb)
     for ll in range(slots.size):
         f = slots[ll]
         _shrink_of(f, st, tb, mu[f], fr, wgrp, xs)
@@ -484,11 +487,7 @@ def norms_shrink(slots, st, tb, mu, NV, ticks):
     """:func:`group_norms`, :func:`threshold` and :func:`shrink_update`, one slot at a time:
     a slot's coefficients, read from memory for its norms, are still in the cache for its
     C-step. ``NV`` is (K, len(slots)); the phases' cycles go to ``ticks[0:3]``."""
-    m = tb.Qg.shape[2]
-    c = st.v.shape[1]
-    fr = np.empty(m)
-    wgrp = np.empty(st.watch.shape[1], np.int64)
-    xs = np.empty((c, m))
+    fr, wgrp, xs = _shrink_work(st, tb)
     for ll in range(slots.size):
         f = slots[ll]
         t0 = _ticks()
