@@ -686,7 +686,7 @@ def step_chunk(slots, st, tb, GpackT, mu, tol, VV, NV, Vg, GVg, ctn, conv, finit
     t = _ticks()
     ticks[1] += t - t1
     # v^T G_i v of every group, as the (K, n) product Gpack^T VV^T: in this orientation
-    # OpenBLAS ran the product 1.3x faster than VV Gpack (n = 128-384 fits, one thread)
+    # OpenBLAS ran the product 1.2-1.3x faster than VV Gpack (n = 128-384 fits, one thread)
     nv = NV[: GpackT.shape[0] * n].reshape(GpackT.shape[0], n)
     np.dot(GpackT, VV[:n].T, nv)
     ticks[2] += _ticks() - t
