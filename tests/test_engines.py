@@ -143,25 +143,32 @@ def _state_from_dense(problem, backend, slot, C, T, kappa):
     st.kappa[slot] = kappa
 
 
-def test_kernels_follow_the_naive_iteration():
-    """Each kernel of the CPU engine, fed the naive solver's iterate at iteration 5, gives that
-    iteration's D-step, group norms, shrink factors, new C, new multiplier and stop test."""
+def _naive_case(max_iter):
+    """The naive iteration's trace on one small problem (kappa 3, xi 0.4) and the CPU engine
+    loaded with the same fit in slot 0: ``(trace, X, L, group_ids, problem, backend)``."""
     Xs, ys, Xt, gid = naive.make_problem(seed=10, n_groups=6)
     kappa, xi = 3, 0.4
     trace = []
-    naive.ialm(Xs, ys, Xt, kappa, xi, gid, trace=trace, max_iter=6)
-    C, T, mu = trace[4]
-    C_next, T_next, _ = trace[5]
+    naive.ialm(Xs, ys, Xt, kappa, xi, gid, trace=trace, max_iter=max_iter)
     X, L, _ = naive.augmented(Xs, ys, Xt, xi)
-    D = naive.d_step(X, L, C, T, mu)
-    W = D + T / mu
-
     problem = GridProblem(Xs, ys, Xt, gid)
     xi_ids, ent_ids, U, lam, UtBL = problem.xi_tables([xi])
     backend = engine.NumbaBackend(problem, 1, U, lam, UtBL)
+    backend.load(np.array([0]), np.array([kappa]), xi_ids, ent_ids)
+    return trace, X, L, gid, problem, backend
+
+
+def test_kernels_follow_the_naive_iteration():
+    """Each kernel of the CPU engine, fed the naive solver's iterate at iteration 5, gives that
+    iteration's D-step, group norms, shrink factors, new C, new multiplier and stop test."""
+    trace, X, L, gid, problem, backend = _naive_case(max_iter=6)
+    kappa = 3
+    C, T, mu = trace[4]
+    C_next, T_next, _ = trace[5]
+    D = naive.d_step(X, L, C, T, mu)
+    W = D + T / mu
     st, tb = backend.st, backend.tb
     slots = np.array([0])
-    backend.load(slots, np.array([kappa]), xi_ids, ent_ids)
     _state_from_dense(problem, backend, 0, C, T, kappa)
     mus = np.array([mu])
     Q = problem._unpadded(problem.Qg)  # rows in group order
@@ -208,17 +215,9 @@ def test_exact_stop_check_in_every_multiplier_form():
     """The exact scan of D - C (the stop test's last word) against the naive iteration's
     max |D - C| at each of 59 iterations, through every change of a group's multiplier form:
     kept again (a multiple of C), dropped (its own coefficients), zero (the shared ones)."""
-    Xs, ys, Xt, gid = naive.make_problem(seed=10, n_groups=6)
-    kappa, xi = 3, 0.4
-    trace = []
-    naive.ialm(Xs, ys, Xt, kappa, xi, gid, trace=trace, max_iter=60)
-    X, L, _ = naive.augmented(Xs, ys, Xt, xi)
-    problem = GridProblem(Xs, ys, Xt, gid)
-    xi_ids, ent_ids, U, lam, UtBL = problem.xi_tables([xi])
-    backend = engine.NumbaBackend(problem, 1, U, lam, UtBL)
+    trace, X, L, _, problem, backend = _naive_case(max_iter=60)
     st, tb, wk = backend.st, backend.tb, backend.wk
     slots = np.array([0])
-    backend.load(slots, np.array([kappa]), xi_ids, ent_ids)
 
     def form(buf):  # per group: 0 own coefficients, 1 shared, 2 a multiple of C
         return np.where(st.ratio[0, buf], 2, st.shared[0, buf].astype(int))

@@ -14,10 +14,10 @@ printed. Extra papermill parameters apply to every notebook that declares them::
 A whole ``--recompute`` run (no ``--only``, no ``-p``) first recomputes the twelve full grids
 the notebooks read (the six experiments with public features, authors' and facial-block
 groupings) in ``--jobs`` worker processes side by side, largest first, each with its share of
-the cores; the notebooks then read them. On the 2-core machine two one-thread workers did the
-twelve grids 1.087x as fast as one two-thread process (``benchmarks/grid_workers.py``, every
-24th kappa), with identical grids. Each grid is checkpointed as the notebooks' are, so an
-interrupted run resumes.
+the cores; the notebooks then read them. On the 2-core machine (its AMD VM) two one-thread
+workers did the twelve grids 1.087x as fast as one two-thread process
+(``benchmarks/grid_workers.py``, every 24th kappa), with identical grids. Each grid is
+checkpointed as the notebooks' are, so an interrupted run resumes.
 
 The notebooks need every extra: ``pip install "tgsr[all]"``.
 """
@@ -83,8 +83,9 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-#: Memory one grid worker may need (a worker peaked at 1.06 GB on the 130-source grids).
-WORKER_MEMORY = 1.2e9
+#: Memory one grid worker may need: a worker peaked at 1.73 GB (its second 130-source grid,
+#: 2026-12-07; 1.06 GB on its first).
+WORKER_MEMORY = 1.8e9
 
 
 def auto_jobs(n_grids: int) -> int:
