@@ -209,3 +209,31 @@ def test_committed_label_free_predictions_score_as_their_points():
         for variant, sub in sub_n.groupby("variant"):
             y, p = sub.y_true.to_numpy(), sub.y_pred.to_numpy()
             assert metrics.macro_f1(y, p) == pytest.approx(picks.macro_f1[variant], abs=1e-12)
+
+
+def test_small_tables_recomputed_in_this_run_are_read(tmp_path, monkeypatch):
+    """``recompute`` recomputes the xi0/ridge tables, except one written in the current
+    recomputation run (what ``python -m tgsr_lib.reproduce --recompute`` computes beside the
+    grids for notebook 10); without the run marker it recomputes again."""
+    import os
+    import time
+
+    from tgsr_lib.experiments import cache as grid_cache
+
+    calls = []
+    monkeypatch.setattr(ablations, "_small_grids",
+                        lambda n: calls.append(n) or pd.DataFrame({"variant": ["xi0"],
+                                                                   "macro_f1": [0.5]}))
+    monkeypatch.delenv(grid_cache.RECOMPUTED_SINCE, raising=False)
+    ablations.small_grids(5, cache_dir=tmp_path, recompute=True)
+    ablations.small_grids(5, cache_dir=tmp_path, recompute=True)
+    assert calls == [5, 5]
+    ablations.small_grids(5, cache_dir=tmp_path)  # the cache, no recompute
+    assert calls == [5, 5]
+    old = time.time() - 100
+    os.utime(tmp_path / "grids_exp5.csv", (old, old))
+    monkeypatch.setenv(grid_cache.RECOMPUTED_SINCE, repr(time.time() - 1))
+    ablations.small_grids(5, cache_dir=tmp_path, recompute=True)  # written before: recompute
+    got = ablations.small_grids(5, cache_dir=tmp_path, recompute=True)  # this run's: read
+    assert calls == [5, 5, 5]
+    assert got.macro_f1.tolist() == [0.5]

@@ -252,3 +252,39 @@ def test_summary_counts_the_table_wins_per_table():
     assert "0 supported / 0 not supported / 0 contradicted / 1 not testable" in lines[4]
     flipped = rows.assign(verdict=[SUPPORTED, CONTRADICTED, NOT_SUPPORTED, NOT_TESTABLE])
     assert "contradicted: SVM on Exp.5" in claims.summary_markdown(flipped)
+
+
+@requires_data
+def test_recomputed_baseline_predictions_are_shared_within_a_run(tmp_path, monkeypatch):
+    """With ``recompute`` the oracle fits run and are kept beside the cache; a later call in
+    the same recomputation run (``TGSR_RECOMPUTED_SINCE``) reads them instead of fitting
+    again, and a call outside the run fits again."""
+    import time
+
+    from tgsr_lib.compare import paired
+    from tgsr_lib.experiments import cache as grid_cache
+
+    from .conftest import REPO
+
+    table = pd.read_csv(REPO / "notebooks" / "cache" / "baselines.csv")
+    svm = table[(table.method.isin(["SVM", "TCA"])) & (table.experiment == 5)]
+    fits = []
+    live = paired.baseline_predictions
+    monkeypatch.setattr(paired, "baseline_predictions",
+                        lambda *a: fits.append(a[0]) or live(*a))
+    where = tmp_path / "baselines_predictions.csv"
+    monkeypatch.setenv(grid_cache.RECOMPUTED_SINCE, repr(time.time() - 1))
+    first = claims.baseline_oracle_predictions(svm, [5], cache=where, recompute=True)
+    assert sorted(fits) == ["SVM", "TCA"]
+    assert claims.recomputed_baselines_path(where, 5).is_file()
+    again = claims.baseline_oracle_predictions(svm, [5], cache=where, recompute=True)
+    assert len(fits) == 2  # read, not fitted again
+    pd.testing.assert_frame_equal(first, again)
+    y_true, y_pred = live("SVM", 5, svm[(svm.selection == "oracle")
+                                        & (svm.method == "SVM")].params.iloc[0])
+    got = first[first.method == "SVM"]
+    np.testing.assert_array_equal(got.y_pred, y_pred)
+    np.testing.assert_array_equal(got.y_true, y_true)
+    monkeypatch.setenv(grid_cache.RECOMPUTED_SINCE, repr(time.time() + 60))  # a later run
+    claims.baseline_oracle_predictions(svm, [5], cache=where, recompute=True)
+    assert len(fits) == 4

@@ -173,10 +173,10 @@ def test_kernels_follow_the_naive_iteration():
     mus = np.array([mu])
     Q = problem._unpadded(problem.Qg)  # rows in group order
 
-    engine.d_step(slots, st, tb, mus)  # W = C + Q v
+    wk = backend.wk
+    engine.d_step(slots, st, tb, mus, wk.Vg[0], wk.GVg[0])  # W = C + Q v
     np.testing.assert_allclose(Q @ st.v[0].T, (W - C)[problem.cols], atol=1e-9)
 
-    wk = backend.wk
     engine.gram_pack(slots, st, wk.VV)
     NV = (wk.VV[:1] @ problem.Gpack).T  # (K, 1)
     engine.group_norms(slots, st, tb, NV)
@@ -228,7 +228,7 @@ def test_exact_stop_check_in_every_multiplier_form():
         err = np.abs(naive.d_step(X, L, C, T, mu) - trace[k + 1][0]).max()
         mus = np.array([mu])
         before = form(st.sel[0])
-        engine.d_step(slots, st, tb, mus)
+        engine.d_step(slots, st, tb, mus, wk.Vg[0], wk.GVg[0])
         engine.gram_pack(slots, st, wk.VV)
         engine.norms_shrink(slots, st, tb, mus, (wk.VV[:1] @ problem.Gpack).T.copy(),
                             wk.ticks[0, 3:6])

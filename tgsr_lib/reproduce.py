@@ -11,13 +11,15 @@ printed. Extra papermill parameters apply to every notebook that declares them::
     python -m tgsr_lib.reproduce --recompute --jobs 4
     python -m tgsr_lib.reproduce --only 04 -p fixed_xi 1.0 -p fixed_kappa 20
 
-A whole ``--recompute`` run (no ``--only``, no ``-p``) first recomputes the twelve full grids
-the notebooks read (the six experiments with public features, authors' and facial-block
-groupings) in ``--jobs`` worker processes side by side, largest first, each with its share of
-the cores; the notebooks then read them. On the 2-core machine (its AMD VM) two one-thread
-workers did the twelve grids 1.087x as fast as one two-thread process
-(``benchmarks/grid_workers.py``, every 24th kappa), with identical grids. Each grid is
-checkpointed as the notebooks' are, so an interrupted run resumes.
+A whole ``--recompute`` run (no ``--only``, no ``-p``) keeps ``--jobs`` worker processes busy
+(default: one per core, each with its share of the cores): first the twelve full grids the
+notebooks read (the six experiments with public features, authors' and facial-block
+groupings; largest first), the tables notebook 10 recomputes that need no grid (ablation grids
+at xi = 0 and of ridge, their source cross-validation scores, the baselines' oracle
+predictions) and the notebooks that read no grid; then, once every grid is there, the other
+notebooks, notebook 10 first. A grid or table recomputed in this run is read, not recomputed,
+by every later reader. Each grid is checkpointed as the notebooks' are, so an interrupted run
+resumes.
 
 The notebooks need every extra: ``pip install "tgsr[all]"``.
 """
@@ -30,6 +32,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from tgsr_lib._optional import require
 
@@ -143,56 +146,170 @@ def _source_sizes(numbers: list[int]) -> list[int]:
             for n in numbers]
 
 
-def recompute_grids(cache_dir: Path, jobs: int | None, every: float = 60.0, grids=None,
-                    kappas=None, xis=None) -> list[str]:
-    """The grid phase of a whole ``--recompute`` run: the grids ``grids`` ((experiment,
-    grouping) pairs; None: :func:`standard_grids`) recomputed into ``cache_dir`` by ``jobs``
-    worker processes (None: :func:`auto_jobs`), largest first (a fit's cost grows with the
-    square of the source samples); ``kappas`` and ``xis`` (None: the paper's) pick a sub-grid,
-    for a quick check. Prints a line per finished grid and a status line every ``every``
-    seconds. Returns the labels of the grids that failed (the notebooks then compute those
-    themselves and show the error)."""
+def _notebook_worker(path: str, out: str, params: dict, cwd: str) -> float:
+    """Run one notebook with papermill (runs in a worker process); returns its seconds."""
+    pm = require("papermill", "running the notebooks")
+    t0 = time.time()
+    pm.execute_notebook(path, out, parameters=params, cwd=cwd, kernel_name="python3",
+                        progress_bar=False)
+    return time.time() - t0
+
+
+def _claims_worker(number: int, cache_dir: str, threads: int) -> float:
+    """What notebook 10 recomputes for experiment ``number`` that does not need the grids:
+    the ``xi0`` and ``ridge`` ablation grids, their source cross-validation scores and the
+    baselines' oracle predictions, written where the notebook reads them (runs in a worker
+    process; the notebook reads a table written in this run instead of recomputing it)."""
+    import numba
+    import pandas as pd
+
+    from tgsr_lib.compare import ablations
+    from tgsr_lib.report import claims
+
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    t0 = time.time()
+    cache = Path(cache_dir)
+    ablations.small_grids(number, cache_dir=cache / "ablations", recompute=True)
+    ablations.label_free_small(number, cache_dir=cache / "ablations", recompute=True)
+    claims.baseline_oracle_predictions(pd.read_csv(cache / "baselines.csv"), [number],
+                                       cache=cache / "baselines_predictions.csv",
+                                       recompute=True)
+    return time.time() - t0
+
+
+def _source_sizes(numbers: list[int]) -> list[int]:
+    """Source samples of each experiment (runs in a worker process)."""
+    from tgsr_lib.data import datasets, protocols
+
+    return [int(datasets.load_features(protocols.get_experiment(n).source).X.shape[0])
+            for n in numbers]
+
+
+class Task(NamedTuple):
+    """One piece of work of a whole run's pool: ``fn(*args)`` returns its seconds."""
+
+    label: str
+    fn: object
+    args: tuple
+
+
+def run_pool(tasks: list[Task], jobs: int, every: float = 60.0, title: str = "tasks"
+             ) -> list[str]:
+    """Run ``tasks`` (in the order given: put the largest first) in ``jobs`` worker processes;
+    print a line per finished task and a status line every ``every`` seconds. Returns the
+    labels of the tasks that failed (their error is printed)."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    from tgsr_lib.data import protocols
-
-    grids = standard_grids() if grids is None else list(grids)
-    jobs = auto_jobs(len(grids)) if jobs is None else min(jobs, len(grids))
-    threads = worker_threads(jobs)
-    print(f"recomputing {len(grids)} grids in {jobs} worker process(es) x {threads} "
-          f"thread(s), largest first", flush=True)
-
-    def label(g):
-        return f"{protocols.get_experiment(g[0]).label} {g[1]}"
 
     failed = []
     t0 = time.time()
     ctx = multiprocessing.get_context("spawn")  # no forked numba or BLAS thread pools
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        # the features are fetched (and checked) by one worker, not by several at a time, and
-        # not kept in this process
-        numbers = sorted({n for n, _ in grids})
-        size = dict(zip(numbers, pool.submit(_source_sizes, numbers).result(), strict=True))
-        grids.sort(key=lambda g: -size[g[0]])
-        pending = {pool.submit(_grid_worker, n, g, str(cache_dir), threads, kappas, xis): (n, g)
-                   for n, g in grids}
+        pending = {pool.submit(t.fn, *t.args): t for t in tasks}
         while pending:
             done, _ = wait(pending, timeout=every, return_when=FIRST_COMPLETED)
             for fut in done:
-                g = pending.pop(fut)
+                task = pending.pop(fut)
                 try:
                     seconds = fut.result()
-                    print(f"  grid {label(g)}: {seconds:.0f} s ({len(grids) - len(pending)}"
-                          f"/{len(grids)} done)", flush=True)
-                except Exception as err:  # the notebooks recompute it and show the error
-                    print(f"FAILED grid {label(g)}: {type(err).__name__}: {str(err)[:2000]}",
+                    print(f"  {task.label}: {seconds:.0f} s ({len(tasks) - len(pending)}"
+                          f"/{len(tasks)} done)", flush=True)
+                except Exception as err:
+                    print(f"FAILED {task.label}: {type(err).__name__}: {str(err)[:2000]}",
                           file=sys.stderr, flush=True)
-                    failed.append(label(g))
+                    failed.append(task.label)
             if pending and not done:
-                print(f"  grids: {len(grids) - len(pending)}/{len(grids)} done after "
+                print(f"  {title}: {len(tasks) - len(pending)}/{len(tasks)} done after "
                       f"{time.time() - t0:.0f} s", flush=True)
-    print(f"  grids: {time.time() - t0:.0f} s", flush=True)
+    print(f"  {title}: {time.time() - t0:.0f} s", flush=True)
+    return failed
+
+
+def grid_tasks(cache_dir: Path, threads: int, grids=None, kappas=None, xis=None
+               ) -> list[Task]:
+    """The grids ``grids`` ((experiment, grouping) pairs; None: :func:`standard_grids`) as
+    pool tasks, largest first (a fit's cost grows with the square of the source samples)."""
+    from tgsr_lib.data import protocols
+
+    grids = standard_grids() if grids is None else list(grids)
+    numbers = sorted({n for n, _ in grids})
+    # the features are fetched (and checked) here, once, before the workers read them
+    size = dict(zip(numbers, _source_sizes(numbers), strict=True))
+    grids.sort(key=lambda g: -size[g[0]])
+    return [Task(f"grid {protocols.get_experiment(n).label} {g}", _grid_worker,
+                 (n, g, str(cache_dir), threads, kappas, xis)) for n, g in grids]
+
+
+def recompute_grids(cache_dir: Path, jobs: int | None, every: float = 60.0, grids=None,
+                    kappas=None, xis=None) -> list[str]:
+    """The grids ``grids`` ((experiment, grouping) pairs; None: :func:`standard_grids`)
+    recomputed into ``cache_dir`` by ``jobs`` worker processes (None: :func:`auto_jobs`),
+    largest first; ``kappas`` and ``xis`` (None: the paper's) pick a sub-grid, for a quick
+    check. Prints a line per finished grid and a status line every ``every`` seconds.
+    Returns the labels of the grids that failed."""
+    n = len(standard_grids() if grids is None else grids)
+    jobs = auto_jobs(n) if jobs is None else min(jobs, n)
+    threads = worker_threads(jobs)
+    print(f"recomputing {n} grids in {jobs} worker process(es) x {threads} thread(s), "
+          "largest first", flush=True)
+    return run_pool(grid_tasks(cache_dir, threads, grids, kappas, xis), jobs, every, "grids")
+
+
+#: Notebooks that read no grid (they run beside the grids in a whole ``--recompute`` run).
+NO_GRIDS = ("00_", "01_", "06_", "11_")
+#: Notebook 10 recomputes tables of its own (:func:`_claims_worker`).
+CLAIMS = "10_"
+
+
+def whole_run(folder: Path, out: Path, extra: dict, jobs: int | None) -> tuple[list, list]:
+    """A whole ``--recompute`` run in a pool of ``jobs`` worker processes (None:
+    :func:`auto_jobs`): first the twelve grids (largest first), notebook 10's own tables
+    (:func:`_claims_worker`) and the notebooks that read no grid (:data:`NO_GRIDS`); then,
+    when every grid is there, the other notebooks, notebook 10 first. Returns the labels of
+    the failed grids and tables, and of the failed notebooks."""
+    from tgsr_lib.data import protocols
+
+    found = notebooks(folder)
+    jobs = auto_jobs(len(standard_grids())) if jobs is None else jobs
+    threads = worker_threads(jobs)
+
+    def nb_task(nb: Path) -> Task:
+        params = {k: v for k, v in extra.items() if k in declared_parameters(nb)}
+        return Task(nb.name, _notebook_worker, (str(nb), str(out / nb.name), params,
+                                                str(folder)))
+
+    first = grid_tasks(folder / "cache" / "grids", threads)
+    if any(nb.name.startswith(CLAIMS) for nb in found):
+        first += [Task(f"notebook 10's tables of {protocols.get_experiment(n).label}",
+                       _claims_worker, (n, str(folder / "cache"), threads))
+                  for n in protocols.COMPUTABLE]
+    first += [nb_task(nb) for nb in found if nb.name.startswith(NO_GRIDS)]
+    print(f"recomputing {len(standard_grids())} grids (largest first), notebook 10's tables "
+          f"and the notebooks that read no grid in {jobs} worker process(es) x {threads} "
+          "thread(s)", flush=True)
+    failed_first = run_pool(first, jobs, title="grids and tables")
+    rest = sorted((nb for nb in found if not nb.name.startswith(NO_GRIDS)),
+                  key=lambda nb: (not nb.name.startswith(CLAIMS), nb.name))
+    print(f"running {len(rest)} notebooks that read the grids in {jobs} worker process(es)",
+          flush=True)
+    failed_nb = run_pool([nb_task(nb) for nb in rest], jobs, title="notebooks")
+    failed_nb += [f for f in failed_first if f.endswith(".ipynb")]
+    return [f for f in failed_first if not f.endswith(".ipynb")], failed_nb
+
+
+def run_in_turn(found: list[Path], out: Path, extra: dict, folder: Path) -> list[str]:
+    """Run the notebooks ``found`` one after the other; returns the names of those that
+    failed (each failure is printed)."""
+    failed = []
+    for nb in found:
+        params = {k: v for k, v in extra.items() if k in declared_parameters(nb)}
+        print(f"running {nb.name} {params or ''}", flush=True)
+        try:
+            seconds = _notebook_worker(str(nb), str(out / nb.name), params, str(folder))
+            print(f"  {nb.name}: {seconds:.0f} s", flush=True)
+        except Exception as err:  # report every failing notebook, then fail
+            print(f"FAILED {nb.name}: {type(err).__name__}: {str(err)[:2000]}", file=sys.stderr)
+            failed.append(nb.name)
     return failed
 
 
@@ -214,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
                         metavar=("NAME", "VALUE"), help="papermill parameter (Python literal)")
     args = parser.parse_args(argv)
 
-    pm = require("papermill", "running the notebooks")
+    require("papermill", "running the notebooks")
     absolute_data_dir()
     folder = Path(args.notebooks).resolve()
     out = Path(args.out).resolve()
@@ -228,30 +345,20 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ[RECOMPUTED_SINCE] = repr(start)
     failed, failed_grids = [], []
-    if args.recompute and not args.only and not args.parameter:
-        try:
-            failed_grids = recompute_grids(folder / "cache" / "grids", args.jobs)
-        except KeyboardInterrupt:
-            print("interrupted: the same command resumes the grids from their checkpoints",
-                  file=sys.stderr)
-            return 130
-    for nb in notebooks(folder, args.only):
-        declared = declared_parameters(nb)
-        params = {k: v for k, v in extra.items() if k in declared}
-        print(f"running {nb.name} {params or ''}", flush=True)
-        t0 = time.time()
-        try:
-            pm.execute_notebook(str(nb), str(out / nb.name), parameters=params,
-                                cwd=str(folder), kernel_name="python3", progress_bar=False)
-        except Exception as err:  # report every failing notebook, then fail
-            print(f"FAILED {nb.name}: {type(err).__name__}: {str(err)[:2000]}", file=sys.stderr)
-            failed.append(nb.name)
-        print(f"  {nb.name}: {time.time() - t0:.0f} s", flush=True)
+    try:
+        if args.recompute and not args.only and not args.parameter:
+            failed_grids, failed = whole_run(folder, out, extra, args.jobs)
+        else:
+            failed = run_in_turn(notebooks(folder, args.only), out, extra, folder)
+    except KeyboardInterrupt:
+        print("interrupted: the same command resumes the grids from their checkpoints",
+              file=sys.stderr)
+        return 130
     print(f"executed notebooks in {out} in {time.time() - start:.0f} s; figures in "
           f"{folder.parent / 'figures'}")
     if failed_grids:
-        print(f"{len(failed_grids)} grid(s) failed in the grid phase (the notebooks computed "
-              f"them again): {', '.join(failed_grids)}", file=sys.stderr)
+        print(f"{len(failed_grids)} grid(s) or table(s) failed in the first phase (the "
+              f"notebooks computed them again): {', '.join(failed_grids)}", file=sys.stderr)
     if failed:
         print(f"{len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
     if failed or failed_grids:

@@ -48,7 +48,7 @@ from tgsr_lib.data import layout, protocols
 __all__ = ["VARIANTS", "ABLATIONS", "LABELS", "RIDGE_ALPHAS", "ridge_predictions",
            "ridge_grid", "ablation_grids", "selected_points", "ablation_predictions",
            "mcnemar_table", "across_experiments", "QUESTIONS", "findings",
-           "label_free_scores", "label_free_points"]
+           "label_free_scores", "label_free_points", "small_grids", "label_free_small"]
 
 #: The full model first, then the ablations.
 VARIANTS = ("full", "xi0", "kappa85", "ridge", "blocks")
@@ -147,6 +147,32 @@ def _small_grids(number: int) -> pd.DataFrame:
                      ignore_index=True)[_GRID_COLUMNS]
 
 
+def _cached_table(path: Path, compute, recompute: bool) -> pd.DataFrame:
+    """The table in ``path``, else ``compute()`` written there (atomically). ``recompute``
+    ignores the file, except one written in the current recomputation run (see
+    :func:`tgsr_lib.experiments.cache.recomputed_this_run`): ``python -m tgsr_lib.reproduce
+    --recompute`` computes these tables beside the grids, and the notebook reads them."""
+    from tgsr_lib.experiments.cache import recomputed_this_run
+    from tgsr_lib.experiments.io import write_csv_atomic
+
+    if path.is_file() and (not recompute or recomputed_this_run(path)):
+        return pd.read_csv(path)
+    table = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_csv_atomic(table, path)
+    return pd.read_csv(path)
+
+
+def small_grids(number: int, *, cache_dir: str | os.PathLike = "cache/ablations",
+                recompute: bool = False) -> pd.DataFrame:
+    """The computed variants' grids of experiment ``number`` (``xi0``: kappa = 1..85 at
+    xi = 0; ``ridge``: every penalty), cached as ``cache_dir/grids_exp<N>.csv`` (see
+    :func:`_cached_table` for ``recompute``)."""
+    number = _check_numbers(number)[0]
+    return _cached_table(Path(cache_dir) / f"grids_exp{number}.csv",
+                         lambda: _small_grids(number), recompute)
+
+
 def ablation_grids(number: int, *, grid_cache: str | os.PathLike = "cache/grids",
                    cache_dir: str | os.PathLike = "cache/ablations",
                    recompute: bool = False) -> pd.DataFrame:
@@ -155,21 +181,12 @@ def ablation_grids(number: int, *, grid_cache: str | os.PathLike = "cache/grids"
 
     ``full``, ``kappa85`` and ``blocks`` come from the grid cache ``grid_cache`` (see
     :func:`~tgsr_lib.report.tables.experiment_grid`); ``xi0`` and ``ridge`` are computed (a
-    few seconds) and cached as ``cache_dir/grids_exp<N>.csv``.
+    few seconds) and cached by :func:`small_grids`.
     """
     from tgsr_lib.report.tables import experiment_grid
 
     number = _check_numbers(number)[0]
-    path = Path(cache_dir) / f"grids_exp{number}.csv"
-    if path.is_file() and not recompute:
-        small = pd.read_csv(path)
-    else:
-        from tgsr_lib.experiments.io import write_csv_atomic
-
-        small = _small_grids(number)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_csv_atomic(small, path)
-        small = pd.read_csv(path)
+    small = small_grids(number, cache_dir=cache_dir, recompute=recompute)
     parts = []
     for grouping, variant in (("authors", "full"), ("blocks", "blocks")):
         grid, kind = experiment_grid(number, grouping, cache_dir=grid_cache)
@@ -290,6 +307,32 @@ class _RidgeDA:
         return ridge_predictions(self.Xs_, self.ys_, X, [self.alpha])[0]
 
 
+def _label_free_small(number: int) -> pd.DataFrame:
+    from tgsr_lib.compare import selection
+
+    Xs, ys, Xt, _ = paired.experiment_data(number)
+    kappas, _ = selection.subgrid()
+    xi0 = selection.rule_scores((Xs, ys), Xt, kappas, [0.0], "authors", n_folds=5,
+                                seed=0, reverse=False)
+    ridge = selection.estimator_rule_scores(_RidgeDA, [{"alpha": a} for a in RIDGE_ALPHAS],
+                                            (Xs, ys), Xt, n_folds=5, seed=0, reverse=False)
+    return pd.concat([xi0.assign(variant="xi0", alpha=np.nan),
+                      ridge.assign(variant="ridge", kappa=np.nan, xi=np.nan,
+                                   alpha=list(RIDGE_ALPHAS))], ignore_index=True
+                     )[["variant", "kappa", "xi", "alpha", "cv_f1"]]
+
+
+def label_free_small(number: int, *, cache_dir: str | os.PathLike = "cache/ablations",
+                     recompute: bool = False) -> pd.DataFrame:
+    """The source cross-validation scores of the computed variants of experiment ``number``
+    (``xi0`` on the kappas of notebook 08's subgrid, ``ridge`` on every penalty; 5 folds,
+    seed 0), cached as ``cache_dir/label_free_exp<N>.csv`` (see :func:`_cached_table` for
+    ``recompute``). Columns ``variant, kappa, xi, alpha, cv_f1``."""
+    number = _check_numbers(number)[0]
+    return _cached_table(Path(cache_dir) / f"label_free_exp{number}.csv",
+                         lambda: _label_free_small(number), recompute)
+
+
 def label_free_scores(number: int, *, selection_cache: str | os.PathLike = "cache/selection",
                       cache_dir: str | os.PathLike = "cache/ablations",
                       recompute: bool = False) -> pd.DataFrame:
@@ -299,33 +342,13 @@ def label_free_scores(number: int, *, selection_cache: str | os.PathLike = "cach
 
     ``full``, ``kappa85`` (its rows at kappa = 85) and ``blocks`` come from notebook 08's
     cache ``selection_cache`` (:func:`~tgsr_lib.compare.selection.experiment_rule_scores`);
-    ``xi0`` (the subgrid's kappas at xi = 0) and ``ridge`` (every penalty) are computed with
-    the same 5 folds (seed 0) and cached as ``cache_dir/label_free_exp<N>.csv``. Columns
-    ``variant, kappa, xi, alpha, cv_f1``.
+    ``xi0`` and ``ridge`` from :func:`label_free_small` (computed with the same 5 folds, seed
+    0, and cached). Columns ``variant, kappa, xi, alpha, cv_f1``.
     """
     from tgsr_lib.compare import selection
 
     number = _check_numbers(number)[0]
-    path = Path(cache_dir) / f"label_free_exp{number}.csv"
-    if path.is_file() and not recompute:
-        small = pd.read_csv(path)
-    else:
-        from tgsr_lib.experiments.io import write_csv_atomic
-
-        Xs, ys, Xt, _ = paired.experiment_data(number)
-        kappas, _ = selection.subgrid()
-        xi0 = selection.rule_scores((Xs, ys), Xt, kappas, [0.0], "authors", n_folds=5,
-                                    seed=0, reverse=False)
-        ridge = selection.estimator_rule_scores(_RidgeDA, [{"alpha": a} for a in RIDGE_ALPHAS],
-                                                (Xs, ys), Xt, n_folds=5, seed=0,
-                                                reverse=False)
-        small = pd.concat([xi0.assign(variant="xi0", alpha=np.nan),
-                           ridge.assign(variant="ridge", kappa=np.nan, xi=np.nan,
-                                        alpha=list(RIDGE_ALPHAS))], ignore_index=True
-                          )[["variant", "kappa", "xi", "alpha", "cv_f1"]]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_csv_atomic(small, path)
-        small = pd.read_csv(path)
+    small = label_free_small(number, cache_dir=cache_dir, recompute=recompute)
     parts = []
     for grouping, variant in (("authors", "full"), ("blocks", "blocks")):
         scores = selection.experiment_rule_scores(number, grouping, cache_dir=selection_cache)

@@ -77,13 +77,22 @@ def solve_many(problem: GridProblem, kappas, xis, *, backend: str = "numba", xp=
     n_slots = default_slots if n_slots is None else check_positive_int(n_slots, "n_slots")
     xi_ids, entry_ids, U, lam, UtBL = problem.xi_tables(xis, labels)
     # Identical points (same kappa, xi and labels; the paper's 276 xi values hold 271
-    # distinct ones) are solved once and their results copied.
+    # distinct ones) are solved once and their results copied. The fits are queued by xi
+    # (then labels, then kappa): the fits in flight then share few xi values, so the
+    # D-step turns the fits of one xi with its eigenvectors in one product.
     n_points = kappas.size
     _, first, inverse = np.unique(np.stack([kappas, entry_ids], axis=1), axis=0,
                                   return_index=True, return_inverse=True)
-    reps = np.sort(first)  # the first point of each distinct one, in the order given
-    rep_of = np.searchsorted(reps, first[inverse.ravel()])  # point -> its solved point
-    if reps.size < n_points:
+    import os
+    if os.environ.get("TGSR_ORDER") == "kappa":
+        reps = np.sort(first)
+    else:
+        reps = first[np.lexsort((kappas[first], entry_ids[first], xi_ids[first]))]
+    position = np.empty(n_points, dtype=np.int64)
+    position[reps] = np.arange(reps.size)
+    rep_of = position[first[inverse.ravel()]]  # point -> its fit in the queue
+    reordered = reps.size < n_points or np.any(reps != np.arange(n_points))
+    if reordered:
         kappas, xi_ids, entry_ids = kappas[reps], xi_ids[reps], entry_ids[reps]
         if on_result is not None:
             on_result = _for_copies(on_result, rep_of)
@@ -147,7 +156,7 @@ def solve_many(problem: GridProblem, kappas, xis, *, backend: str = "numba", xp=
         out += (kept,)
     if return_scores:
         out += (all_scores,)
-    if n_fits < n_points:
+    if reordered:
         out = tuple(a[rep_of] for a in out)
     return out
 

@@ -191,45 +191,53 @@ def read_ticks():
 
 
 @_kernel
-def d_step(slots, st, tb, mu):
+def d_step(slots, st, tb, mu, Y, Z):
     """The D-step in the basis: ``v = 2 (mu I + 2M)^-1 (B L - M (c~ - t~/mu))`` for each
     slot, ``M = U diag(lam) U^T`` of the slot's xi, ``U^T B L`` of its entry.
 
-    The slots are taken in the order of their xi, so that slots of one xi read its ``U`` (m x
-    m, too large for the cache when every xi is in flight) one after the other."""
+    The slots are taken in runs of one xi: the right-hand sides of a run are stacked into
+    ``Y`` (rows ``(slot, class)``) and turned with its ``U`` in two BLAS products,
+    ``U^T y`` and ``U w`` (``Z``: work space of the same shape)."""
     ct, ent_of, tt, v, xi_of = st.ct, st.ent_of, st.tt, st.v, st.xi_of
     U, UtBL, lam = tb.U, tb.UtBL, tb.lam
     m = U.shape[1]
     c = ct.shape[1]
-    uy = np.empty((c, m))
+    n = slots.size
     by_xi = np.argsort(xi_of[slots], kind="mergesort")
-    for ii in range(slots.size):
-        f = slots[by_xi[ii]]
-        Ux = U[xi_of[f]]
-        lx = lam[xi_of[f]]
-        bx = UtBL[ent_of[f]]
-        muf = mu[f]
-        inv_mu = 1.0 / muf
-        uy[:] = 0.0
-        for r in range(m):
-            urow = Ux[r]
+    a = 0
+    while a < n:
+        x = xi_of[slots[by_xi[a]]]
+        b = a + 1
+        while b < n and xi_of[slots[by_xi[b]]] == x:
+            b += 1
+        rows = (b - a) * c
+        for ii in range(a, b):
+            f = slots[by_xi[ii]]
+            inv_mu = 1.0 / mu[f]
             for j in range(c):
-                yr = ct[f, j, r] - tt[f, j, r] * inv_mu
-                uj = uy[j]
-                for k in range(m):
-                    uj[k] += urow[k] * yr
-        for j in range(c):
-            uj = uy[j]
-            for k in range(m):
-                uj[k] = 2.0 * (bx[j, k] - lx[k] * uj[k]) / (muf + 2.0 * lx[k])
-        for r in range(m):
-            urow = Ux[r]
+                y = Y[(ii - a) * c + j]
+                for r in range(m):
+                    y[r] = ct[f, j, r] - tt[f, j, r] * inv_mu
+        Ux = U[x]
+        np.dot(Y[:rows], Ux, Z[:rows])  # row (slot, j): U^T y_j
+        lx = lam[x]
+        for ii in range(a, b):
+            f = slots[by_xi[ii]]
+            bx = UtBL[ent_of[f]]
+            muf = mu[f]
             for j in range(c):
-                uj = uy[j]
-                acc = 0.0
+                uj = Z[(ii - a) * c + j]
                 for k in range(m):
-                    acc += urow[k] * uj[k]
-                v[f, j, r] = acc
+                    uj[k] = 2.0 * (bx[j, k] - lx[k] * uj[k]) / (muf + 2.0 * lx[k])
+        np.dot(Z[:rows], Ux.T, Y[:rows])  # U w_j
+        for ii in range(a, b):
+            f = slots[by_xi[ii]]
+            for j in range(c):
+                y = Y[(ii - a) * c + j]
+                vj = v[f, j]
+                for r in range(m):
+                    vj[r] = y[r]
+        a = b
 
 
 @_kernel
@@ -679,7 +687,7 @@ def step_chunk(slots, st, tb, GpackT, mu, tol, VV, NV, Vg, GVg, ctn, conv, finit
     if n == 0:
         return
     t = _ticks()
-    d_step(slots, st, tb, mu)
+    d_step(slots, st, tb, mu, Vg, GVg)
     t1 = _ticks()
     ticks[0] += t1 - t
     gram_pack(slots, st, VV)

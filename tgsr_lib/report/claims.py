@@ -35,8 +35,9 @@ from tgsr_lib.data import layout, protocols
 from tgsr_lib.report.tables import METHODS
 
 __all__ = ["ALPHA", "SUPPORTED", "NOT_SUPPORTED", "CONTRADICTED", "NOT_TESTABLE", "VERDICTS",
-           "QUOTES", "directional_verdict", "baseline_oracle_predictions", "tgsr_vs_baselines",
-           "table_win_claims", "outperforms_most_claim", "beyond_half_claim", "mmd_claim",
+           "QUOTES", "directional_verdict", "baseline_oracle_predictions",
+           "recomputed_baselines_path", "tgsr_vs_baselines", "table_win_claims",
+           "outperforms_most_claim", "beyond_half_claim", "mmd_claim",
            "xi_curve_evidence", "kappa_claim", "region_groups", "region_claim",
            "selected_block_test", "type_claim", "swapped_pair_claims", "claims_markdown",
            "summary_markdown", "README_MARKERS", "embed_table"]
@@ -102,6 +103,13 @@ def _p(p: float) -> str:
 # --------------------------------------------------------------------------- predictions
 
 
+def recomputed_baselines_path(cache: str | os.PathLike, number: int) -> Path:
+    """Where :func:`baseline_oracle_predictions` keeps the predictions of experiment
+    ``number`` it recomputed: beside ``cache``, ``<stem>_recomputed_exp<N>.csv``."""
+    path = Path(cache)
+    return path.with_name(f"{path.stem}_recomputed_exp{int(number)}.csv")
+
+
 def baseline_oracle_predictions(baselines: pd.DataFrame, numbers: Iterable[int], *,
                                 cache: str | os.PathLike = "cache/baselines_predictions.csv",
                                 recompute: bool = False) -> pd.DataFrame:
@@ -110,22 +118,29 @@ def baseline_oracle_predictions(baselines: pd.DataFrame, numbers: Iterable[int],
     ``baselines``: the table of ``cache/baselines.csv`` (``experiment, method, selection,
     params``). ``cache``: notebook 07's table of predictions (``experiment, method,
     selection, params, predictions`` with the labels space-separated), used when it holds
-    every oracle setting of ``baselines``; otherwise (or with ``recompute``) the fits are run
-    with :func:`tgsr_lib.compare.paired.baseline_predictions` and nothing is written.
+    every oracle setting of ``baselines``; otherwise the fits are run with
+    :func:`tgsr_lib.compare.paired.baseline_predictions`. With ``recompute`` every fit is
+    run, except those of an experiment whose recomputed predictions were written in the
+    current recomputation run (:func:`recomputed_baselines_path`, see
+    :func:`tgsr_lib.experiments.cache.recomputed_this_run`): ``python -m tgsr_lib.reproduce
+    --recompute`` computes them beside the grids, and notebook 10 reads them.
     Returns a long table ``experiment, method, params, sample, y_true, y_pred``.
     """
     need = {"experiment", "method", "selection", "params"} - set(baselines.columns)
     if need:
         raise ValueError(f"baselines lacks the column(s) {sorted(need)}: give the table of "
                          "cache/baselines.csv")
+    numbers = [int(n) for n in numbers]
+    if recompute:
+        return pd.concat([_recomputed_predictions(baselines, n, cache) for n in numbers],
+                         ignore_index=True)
     from tgsr_lib.compare.baselines import load_experiment
 
-    numbers = [int(n) for n in numbers]
     oracle = baselines[(baselines.selection == "oracle") & baselines.experiment.isin(numbers)]
     key = oracle[["experiment", "method", "params"]].reset_index(drop=True)
     path = Path(cache)
     stored = pd.DataFrame(columns=["experiment", "method", "params", "predictions"])
-    if path.is_file() and not recompute:
+    if path.is_file():
         table = pd.read_csv(path)
         stored = table[table.selection == "oracle"][["experiment", "method", "params",
                                                      "predictions"]]
@@ -139,10 +154,37 @@ def baseline_oracle_predictions(baselines: pd.DataFrame, numbers: Iterable[int],
         else:
             y_true, y_pred = paired.baseline_predictions(row.method, number,
                                                          json.loads(row.params))
-        frames.append(pd.DataFrame({"experiment": number, "method": row.method,
-                                    "params": row.params, "sample": np.arange(len(y_true)),
-                                    "y_true": y_true, "y_pred": y_pred}))
+        frames.append(_prediction_frame(number, row.method, row.params, y_true, y_pred))
     return pd.concat(frames, ignore_index=True)
+
+
+def _prediction_frame(number, method, params, y_true, y_pred) -> pd.DataFrame:
+    return pd.DataFrame({"experiment": number, "method": method, "params": params,
+                         "sample": np.arange(len(y_true)), "y_true": y_true, "y_pred": y_pred})
+
+
+def _recomputed_predictions(baselines: pd.DataFrame, number: int, cache) -> pd.DataFrame:
+    """Every baseline's oracle fit on experiment ``number``, run (or read when written in this
+    recomputation run) and kept in :func:`recomputed_baselines_path`."""
+    from tgsr_lib.experiments.cache import recomputed_this_run
+    from tgsr_lib.experiments.io import write_csv_atomic
+
+    oracle = baselines[(baselines.selection == "oracle") & (baselines.experiment == number)]
+    path = recomputed_baselines_path(cache, number)
+    if path.is_file() and recomputed_this_run(path):
+        table = pd.read_csv(path)
+        keys = table[["method", "params"]].drop_duplicates()
+        want = oracle[["method", "params"]].reset_index(drop=True)
+        if keys.reset_index(drop=True).equals(want):
+            return table
+    frames = [_prediction_frame(number, row.method, row.params,
+                                *paired.baseline_predictions(row.method, number,
+                                                             json.loads(row.params)))
+              for row in oracle.itertuples()]
+    out = pd.concat(frames, ignore_index=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_csv_atomic(out, path)
+    return pd.read_csv(path)
 
 
 def tgsr_vs_baselines(tgsr: pd.DataFrame, baselines: pd.DataFrame,
