@@ -54,15 +54,12 @@ def dgemm_gflops(n: int = 1536, repeat: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def profile(src, tgt, kappas, xis, grouping: str, n_slots=None, order: str = "kappa") -> None:
-    """Print the per-phase profile of the CPU engine on the grid kappas x xis (queued kappa
-    outer, or xi outer with ``order="xi"``; ``n_slots`` fits in flight, None: the default)."""
+def profile(src, tgt, kappas, xis, grouping: str, n_slots=None) -> None:
+    """Print the per-phase profile of the CPU engine on the grid kappas x xis (``n_slots``
+    fits in flight, None: the default; the driver queues the fits by xi)."""
     Xs, ys = src[0], src[1]
     problem = GridProblem(Xs, ys, tgt[0], grouping)
     kk, xx = axes.grid_points(kappas, xis)
-    if order == "xi":
-        queue = np.lexsort((kk, xx))
-        kk, xx = kk[queue], xx[queue]
     solve_many(problem, np.repeat([1, problem.n_groups], 16), np.tile(xis[:16], 2),
                n_slots=n_slots)  # compile
     gemm_before = dgemm_gflops()
@@ -76,7 +73,7 @@ def profile(src, tgt, kappas, xis, grouping: str, n_slots=None, order: str = "ka
         fl = prof.flops.get(phase, 0.0)
         rows.append((phase, sec, fl))
     rows.append(("driver (queue, mu, predictions)", total - sum(prof.seconds.values()), 0.0))
-    print(f"{kk.size} fits ({order} outer, {n_slots or 'default'} slots), "
+    print(f"{kk.size} fits ({n_slots or 'default'} slots), "
           f"m = N_s + 1 = {problem.m}, K = {problem.n_groups}, "
           f"{n_iter.sum()} fit-iterations (mean {n_iter.mean():.2f}), {total:.1f} s, "
           f"{kk.size / total:.1f} fits/s")
@@ -117,9 +114,6 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="save the engine's grid to this CSV")
     parser.add_argument("--slots", type=int, default=None,
                         help="fits in flight (default: the driver's choice)")
-    parser.add_argument("--order", choices=("kappa", "xi"), default="kappa",
-                        help="queue order of the profiled grid: kappa outer (as the grids "
-                             "run) or xi outer")
     args = parser.parse_args()
     exp = protocols.get_experiment(args.experiment)
     src, tgt = datasets.load_features(exp.source), datasets.load_features(exp.target)
@@ -128,7 +122,7 @@ def main() -> None:
     print(f"{exp.label} {args.grouping}: {kappas.size * xis.size} grid points, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     if args.profile:
-        profile(src, tgt, kappas, xis, args.grouping, args.slots, args.order)
+        profile(src, tgt, kappas, xis, args.grouping, args.slots)
         return
 
     # The reference sample is timed first, in a fresh process: timed after the engine it ran

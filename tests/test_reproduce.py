@@ -79,3 +79,50 @@ def test_papermill_reads_every_parameters_cell():
     for nb in reproduce.notebooks(Path(__file__).resolve().parents[1] / "notebooks"):
         seen = set(pm.inspect_notebook(str(nb)))
         assert seen == reproduce.declared_parameters(nb), nb.name
+
+
+def test_notebooks_beside_the_grids_read_no_grid():
+    """A whole run starts the notebooks of ``NO_GRIDS`` beside the grids, before those are
+    recomputed: none of them may read a grid (or take ``recompute``); all the others run
+    after the grids."""
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    found = reproduce.notebooks(folder)
+    early = [nb for nb in found if nb.name.startswith(reproduce.NO_GRIDS)]
+    assert len(early) == len(reproduce.NO_GRIDS)
+    readers = ("experiment_grid", "cached_grid", "read_grid", "compute_grid", "cache/grids",
+               "Explorer", "explorer", "selection_cache", "ablations")
+    for nb in early:
+        text = nb.read_text()
+        assert "recompute" not in reproduce.declared_parameters(nb), nb.name
+        assert not [r for r in readers if r in text], nb.name
+    assert any(nb.name.startswith(reproduce.CLAIMS) for nb in found)
+
+
+@requires_data
+def test_whole_run_plans_grids_tables_then_notebooks(tmp_path, monkeypatch):
+    """A whole ``--recompute`` run: the first pool gets the twelve grids largest first (the
+    130-source ones before the 71-source ones), notebook 10's tables of every computable
+    experiment and the notebooks that read no grid; the second pool every other notebook,
+    notebook 10 first. Each notebook gets only the parameters it declares."""
+    calls = []
+    monkeypatch.setattr(reproduce, "run_pool",
+                        lambda tasks, jobs, **kw: calls.append((list(tasks), jobs)) or [])
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    failed = reproduce.whole_run(folder, tmp_path, {"recompute": True}, jobs=2)
+    assert failed == ([], [])
+    (first, jobs1), (second, jobs2) = calls
+    assert jobs1 == jobs2 == 2
+    grids = [t for t in first if t.fn is reproduce._grid_worker]
+    assert len(grids) == 12 and grids == first[:12]
+    assert {t.args[0] for t in grids[:4]} == {9, 11}  # CASME2 (130 samples) as source
+    assert [t.args[0] for t in first if t.fn is reproduce._claims_worker] == \
+        list(protocols.COMPUTABLE)
+    early = [Path(t.args[0]).name for t in first if t.fn is reproduce._notebook_worker]
+    assert early and all(n.startswith(reproduce.NO_GRIDS) for n in early)
+    late = [Path(t.args[0]).name for t in second]
+    assert late[0].startswith(reproduce.CLAIMS)
+    assert sorted(early + late) == [nb.name for nb in reproduce.notebooks(folder)]
+    for t in first + second:
+        if t.fn is reproduce._notebook_worker:
+            assert set(t.args[2]) == {"recompute"} & reproduce.declared_parameters(
+                Path(t.args[0]))

@@ -146,6 +146,24 @@ def _source_sizes(numbers: list[int]) -> list[int]:
             for n in numbers]
 
 
+#: Thread counts a pool worker gives its libraries (and, through the environment, the
+#: notebook kernels it starts): with every core busy, BLAS or OpenMP threads beyond a
+#: worker's share spin and wait (notebook 07 beside a busy core: 42 s with the default
+#: threads, 14 s with one).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS")
+
+
+def _worker_init(threads: int) -> None:
+    """Start of a pool worker: its share of the cores for every thread pool, its own and
+    those of the processes it starts (the notebooks' kernels)."""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+
+
 def _notebook_worker(path: str, out: str, params: dict, cwd: str) -> float:
     """Run one notebook with papermill (runs in a worker process); returns its seconds."""
     pm = require("papermill", "running the notebooks")
@@ -193,18 +211,21 @@ class Task(NamedTuple):
     args: tuple
 
 
-def run_pool(tasks: list[Task], jobs: int, every: float = 60.0, title: str = "tasks"
-             ) -> list[str]:
-    """Run ``tasks`` (in the order given: put the largest first) in ``jobs`` worker processes;
-    print a line per finished task and a status line every ``every`` seconds. Returns the
-    labels of the tasks that failed (their error is printed)."""
+def run_pool(tasks: list[Task], jobs: int, every: float = 60.0, title: str = "tasks",
+             threads: int | None = None) -> list[str]:
+    """Run ``tasks`` (in the order given: put the largest first) in ``jobs`` worker processes
+    of ``threads`` threads each (None: :func:`worker_threads`); print a line per finished
+    task and a status line every ``every`` seconds. Returns the labels of the tasks that
+    failed (their error is printed)."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     failed = []
     t0 = time.time()
     ctx = multiprocessing.get_context("spawn")  # no forked numba or BLAS thread pools
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    threads = worker_threads(jobs) if threads is None else threads
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                             initargs=(threads,)) as pool:
         pending = {pool.submit(t.fn, *t.args): t for t in tasks}
         while pending:
             done, _ = wait(pending, timeout=every, return_when=FIRST_COMPLETED)
@@ -252,7 +273,8 @@ def recompute_grids(cache_dir: Path, jobs: int | None, every: float = 60.0, grid
     threads = worker_threads(jobs)
     print(f"recomputing {n} grids in {jobs} worker process(es) x {threads} thread(s), "
           "largest first", flush=True)
-    return run_pool(grid_tasks(cache_dir, threads, grids, kappas, xis), jobs, every, "grids")
+    return run_pool(grid_tasks(cache_dir, threads, grids, kappas, xis), jobs, every, "grids",
+                    threads)
 
 
 #: Notebooks that read no grid (they run beside the grids in a whole ``--recompute`` run).
@@ -287,12 +309,13 @@ def whole_run(folder: Path, out: Path, extra: dict, jobs: int | None) -> tuple[l
     print(f"recomputing {len(standard_grids())} grids (largest first), notebook 10's tables "
           f"and the notebooks that read no grid in {jobs} worker process(es) x {threads} "
           "thread(s)", flush=True)
-    failed_first = run_pool(first, jobs, title="grids and tables")
+    failed_first = run_pool(first, jobs, title="grids and tables", threads=threads)
     rest = sorted((nb for nb in found if not nb.name.startswith(NO_GRIDS)),
                   key=lambda nb: (not nb.name.startswith(CLAIMS), nb.name))
     print(f"running {len(rest)} notebooks that read the grids in {jobs} worker process(es)",
           flush=True)
-    failed_nb = run_pool([nb_task(nb) for nb in rest], jobs, title="notebooks")
+    failed_nb = run_pool([nb_task(nb) for nb in rest], jobs, title="notebooks",
+                         threads=threads)
     failed_nb += [f for f in failed_first if f.endswith(".ipynb")]
     return [f for f in failed_first if not f.endswith(".ipynb")], failed_nb
 

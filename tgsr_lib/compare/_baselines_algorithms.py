@@ -278,21 +278,35 @@ def regenerator(K: np.ndarray, ns: int, B: np.ndarray, lam: float, mu: float, *,
     A = np.vstack([Ks.T, np.sqrt(lam) * delta[None, :]])
     Y = np.vstack([B, np.zeros((1, B.shape[1]))])
     s, V = np.linalg.eigh(A @ A.T)
+    AV = A.T @ V  # (n, r): the Woodbury solve below in two products, not four
     AtY = A.T @ Y
     P = np.zeros((n, B.shape[1]))
     T = np.zeros_like(P)
+    # the iteration's (n, q) arrays, written in place (q = 15045 for TSRG: fresh temporaries
+    # cost as much as the products)
+    R, Q, W, E = (np.empty_like(P) for _ in range(4))
     kappa = kappa0
     n_iter = 0
     while n_iter < max_iter:
         n_iter += 1
-        R = AtY + (kappa * P + T) / 2
+        np.multiply(P, kappa, out=R)  # R = AtY + (kappa P + T) / 2
+        R += T
+        R /= 2
+        R += AtY
         c = kappa / 2
-        Q = (R - A.T @ (V @ ((V.T @ (A @ R)) / (s + c)[:, None]))) / c
-        W = Q - T / kappa
-        P = np.sign(W) * np.maximum(np.abs(W) - mu / kappa, 0.0)
-        E = P - Q
+        np.matmul(AV, (AV.T @ R) / (s + c)[:, None], out=Q)
+        np.subtract(R, Q, out=Q)
+        Q /= c
+        np.divide(T, kappa, out=W)  # W = Q - T / kappa
+        np.subtract(Q, W, out=W)
+        np.abs(W, out=P)  # P = sign(W) max(|W| - mu / kappa, 0)
+        P -= mu / kappa
+        np.maximum(P, 0.0, out=P)
+        P *= np.sign(W, out=E)
+        np.subtract(P, Q, out=E)
         if np.max(np.abs(E)) < tol:
             break
-        T += kappa * E
+        E *= kappa  # T += kappa E
+        T += E
         kappa = min(rho * kappa, kappa_max)
     return P, n_iter

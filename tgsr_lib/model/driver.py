@@ -83,11 +83,7 @@ def solve_many(problem: GridProblem, kappas, xis, *, backend: str = "numba", xp=
     n_points = kappas.size
     _, first, inverse = np.unique(np.stack([kappas, entry_ids], axis=1), axis=0,
                                   return_index=True, return_inverse=True)
-    import os
-    if os.environ.get("TGSR_ORDER") == "kappa":
-        reps = np.sort(first)
-    else:
-        reps = first[np.lexsort((kappas[first], entry_ids[first], xi_ids[first]))]
+    reps = first[np.lexsort((kappas[first], entry_ids[first], xi_ids[first]))]
     position = np.empty(n_points, dtype=np.int64)
     position[reps] = np.arange(reps.size)
     rep_of = position[first[inverse.ravel()]]  # point -> its fit in the queue

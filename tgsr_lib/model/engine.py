@@ -34,6 +34,11 @@ and multiplier, stop rule); what is its own is how it evaluates them cheaply:
    VM, and with BLAS on one thread the numba phases of the per-phase design ran twice as
    fast (Exp.5 at every 8th kappa: 18.9 s before this design and the per-group products of
    item 2, 10.9 s after).
+6. **The D-step in BLAS products.** The driver queues the fits by xi, so the fits in flight
+   share few xi values; the D-step stacks the right-hand sides of the fits of one xi and
+   turns them with that xi's eigenvectors ``U`` in two products (one thread, Exp.11 at every
+   8th kappa: 6.6 s in numba loops, 2.5 s this way; the full grid: 13.1 s this way, 33.5 s
+   with the same products and the fits queued kappa outer).
 
 The state of the fits in flight is one :class:`FitState` (arrays indexed by slot), the
 problem's constants one :class:`Tables` and the work space one :class:`Work`; each kernel takes
@@ -149,8 +154,8 @@ class Work(NamedTuple):
 
     VV: np.ndarray  # (P, m (m + 1) / 2) packed v v^T
     NV: np.ndarray  # (P K,) v^T G_i v; the rows lo:hi of a chunk as a (K, hi - lo) block
-    Vg: np.ndarray  # (T, P c, m) the v of the slots keeping a group, per chunk
-    GVg: np.ndarray  # (T, P c, m) their products with G_i
+    Vg: np.ndarray  # (T, P c, m) the v of the slots keeping a group, per chunk (D-step: y)
+    GVg: np.ndarray  # (T, P c, m) their products with G_i (D-step: U^T y)
     ctn: np.ndarray  # (P, c, m) Q^T C_new
     conv: np.ndarray  # (P,) stop rule met
     finite: np.ndarray  # (P,) iterates finite
