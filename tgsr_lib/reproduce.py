@@ -139,7 +139,7 @@ def _grid_worker(number: int, grouping: str, cache_dir: str, threads: int,
 
 
 def _source_sizes(numbers: list[int]) -> list[int]:
-    """Source samples of each experiment (runs in a worker process)."""
+    """Source samples of each experiment (fetches and checks their features)."""
     from tgsr_lib.data import datasets, protocols
 
     return [int(datasets.load_features(protocols.get_experiment(n).source).X.shape[0])
@@ -196,7 +196,7 @@ def _claims_worker(number: int, cache_dir: str, threads: int) -> float:
 
 
 def _source_sizes(numbers: list[int]) -> list[int]:
-    """Source samples of each experiment (runs in a worker process)."""
+    """Source samples of each experiment (fetches and checks their features)."""
     from tgsr_lib.data import datasets, protocols
 
     return [int(datasets.load_features(protocols.get_experiment(n).source).X.shape[0])
