@@ -79,7 +79,7 @@ def solve_many(problem: GridProblem, kappas, xis, *, backend: str = "numba", xp=
     # Identical points (same kappa, xi and labels; the paper's 276 xi values hold 271
     # distinct ones) are solved once and their results copied. The fits are queued by xi
     # (then labels, then kappa): the fits in flight then share few xi values, so the
-    # D-step turns the fits of one xi with its eigenvectors in one product.
+    # D-step turns the fits of one xi with its eigenvectors in two products.
     n_points = kappas.size
     _, first, inverse = np.unique(np.stack([kappas, entry_ids], axis=1), axis=0,
                                   return_index=True, return_inverse=True)
