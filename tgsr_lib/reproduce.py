@@ -122,15 +122,12 @@ def check_jobs(value: str) -> int | None:
     return jobs
 
 
-def _grid_worker(number: int, grouping: str, cache_dir: str, threads: int,
-                 kappas=None, xis=None) -> float:
-    """Recompute one grid into the notebooks' cache (runs in a worker process)."""
-    import numba
-
+def _grid_worker(number: int, grouping: str, cache_dir: str, kappas=None, xis=None) -> float:
+    """Recompute one grid into the notebooks' cache (runs in a worker process, whose threads
+    :func:`_worker_init` set)."""
     from tgsr_lib.data import protocols
     from tgsr_lib.experiments.cache import cached_grid
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     exp = protocols.get_experiment(number)
     t0 = time.time()
     cached_grid(exp.source, exp.target, kappas, xis, grouping=grouping, cache_dir=cache_dir,
@@ -159,9 +156,11 @@ def _worker_init(threads: int) -> None:
     those of the processes it starts (the notebooks' kernels)."""
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
+    import numba  # imported with the package already: the variable came too late for it
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
 
 
 def _notebook_worker(path: str, out: str, params: dict, cwd: str) -> float:
@@ -173,18 +172,16 @@ def _notebook_worker(path: str, out: str, params: dict, cwd: str) -> float:
     return time.time() - t0
 
 
-def _claims_worker(number: int, cache_dir: str, threads: int) -> float:
+def _claims_worker(number: int, cache_dir: str) -> float:
     """What notebook 10 recomputes for experiment ``number`` that does not need the grids:
     the ``xi0`` and ``ridge`` ablation grids, their source cross-validation scores and the
     baselines' oracle predictions, written where the notebook reads them (runs in a worker
     process; the notebook reads a table written in this run instead of recomputing it)."""
-    import numba
     import pandas as pd
 
     from tgsr_lib.compare import ablations
     from tgsr_lib.report import claims
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     t0 = time.time()
     cache = Path(cache_dir)
     ablations.small_grids(number, cache_dir=cache / "ablations", recompute=True)
@@ -246,8 +243,7 @@ def run_pool(tasks: list[Task], jobs: int, every: float = 60.0, title: str = "ta
     return failed
 
 
-def grid_tasks(cache_dir: Path, threads: int, grids=None, kappas=None, xis=None
-               ) -> list[Task]:
+def grid_tasks(cache_dir: Path, grids=None, kappas=None, xis=None) -> list[Task]:
     """The grids ``grids`` ((experiment, grouping) pairs; None: :func:`standard_grids`) as
     pool tasks, largest first (a fit's cost grows with the square of the source samples)."""
     from tgsr_lib.data import protocols
@@ -258,7 +254,7 @@ def grid_tasks(cache_dir: Path, threads: int, grids=None, kappas=None, xis=None
     size = dict(zip(numbers, _source_sizes(numbers), strict=True))
     grids.sort(key=lambda g: -size[g[0]])
     return [Task(f"grid {protocols.get_experiment(n).label} {g}", _grid_worker,
-                 (n, g, str(cache_dir), threads, kappas, xis)) for n, g in grids]
+                 (n, g, str(cache_dir), kappas, xis)) for n, g in grids]
 
 
 def recompute_grids(cache_dir: Path, jobs: int | None, every: float = 60.0, grids=None,
@@ -273,8 +269,7 @@ def recompute_grids(cache_dir: Path, jobs: int | None, every: float = 60.0, grid
     threads = worker_threads(jobs)
     print(f"recomputing {n} grids in {jobs} worker process(es) x {threads} thread(s), "
           "largest first", flush=True)
-    return run_pool(grid_tasks(cache_dir, threads, grids, kappas, xis), jobs, every, "grids",
-                    threads)
+    return run_pool(grid_tasks(cache_dir, grids, kappas, xis), jobs, every, "grids", threads)
 
 
 #: Notebooks that read no grid (they run beside the grids in a whole ``--recompute`` run).
@@ -292,7 +287,8 @@ def whole_run(folder: Path, out: Path, extra: dict, jobs: int | None) -> tuple[l
     from tgsr_lib.data import protocols
 
     found = notebooks(folder)
-    jobs = auto_jobs(len(standard_grids())) if jobs is None else jobs
+    n_first = len(standard_grids()) + len(protocols.COMPUTABLE) + len(NO_GRIDS)
+    jobs = auto_jobs(len(standard_grids())) if jobs is None else min(jobs, n_first)
     threads = worker_threads(jobs)
 
     def nb_task(nb: Path) -> Task:
@@ -300,10 +296,10 @@ def whole_run(folder: Path, out: Path, extra: dict, jobs: int | None) -> tuple[l
         return Task(nb.name, _notebook_worker, (str(nb), str(out / nb.name), params,
                                                 str(folder)))
 
-    first = grid_tasks(folder / "cache" / "grids", threads)
+    first = grid_tasks(folder / "cache" / "grids")
     if any(nb.name.startswith(CLAIMS) for nb in found):
         first += [Task(f"notebook 10's tables of {protocols.get_experiment(n).label}",
-                       _claims_worker, (n, str(folder / "cache"), threads))
+                       _claims_worker, (n, str(folder / "cache")))
                   for n in protocols.COMPUTABLE]
     first += [nb_task(nb) for nb in found if nb.name.startswith(NO_GRIDS)]
     print(f"recomputing {len(standard_grids())} grids (largest first), notebook 10's tables "

@@ -147,30 +147,16 @@ def _small_grids(number: int) -> pd.DataFrame:
                      ignore_index=True)[_GRID_COLUMNS]
 
 
-def _cached_table(path: Path, compute, recompute: bool) -> pd.DataFrame:
-    """The table in ``path``, else ``compute()`` written there (atomically). ``recompute``
-    ignores the file, except one written in the current recomputation run (see
-    :func:`tgsr_lib.experiments.cache.recomputed_this_run`): ``python -m tgsr_lib.reproduce
-    --recompute`` computes these tables beside the grids, and the notebook reads them."""
-    from tgsr_lib.experiments.cache import recomputed_this_run
-    from tgsr_lib.experiments.io import write_csv_atomic
-
-    if path.is_file() and (not recompute or recomputed_this_run(path)):
-        return pd.read_csv(path)
-    table = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_csv_atomic(table, path)
-    return pd.read_csv(path)
-
-
 def small_grids(number: int, *, cache_dir: str | os.PathLike = "cache/ablations",
                 recompute: bool = False) -> pd.DataFrame:
     """The computed variants' grids of experiment ``number`` (``xi0``: kappa = 1..85 at
     xi = 0; ``ridge``: every penalty), cached as ``cache_dir/grids_exp<N>.csv`` (see
-    :func:`_cached_table` for ``recompute``)."""
+    :func:`tgsr_lib.experiments.cache.cached_table` for ``recompute``)."""
+    from tgsr_lib.experiments.cache import cached_table
+
     number = _check_numbers(number)[0]
-    return _cached_table(Path(cache_dir) / f"grids_exp{number}.csv",
-                         lambda: _small_grids(number), recompute)
+    return cached_table(Path(cache_dir) / f"grids_exp{number}.csv",
+                        lambda: _small_grids(number), recompute)
 
 
 def ablation_grids(number: int, *, grid_cache: str | os.PathLike = "cache/grids",
@@ -326,11 +312,14 @@ def label_free_small(number: int, *, cache_dir: str | os.PathLike = "cache/ablat
                      recompute: bool = False) -> pd.DataFrame:
     """The source cross-validation scores of the computed variants of experiment ``number``
     (``xi0`` on the kappas of notebook 08's subgrid, ``ridge`` on every penalty; 5 folds,
-    seed 0), cached as ``cache_dir/label_free_exp<N>.csv`` (see :func:`_cached_table` for
-    ``recompute``). Columns ``variant, kappa, xi, alpha, cv_f1``."""
+    seed 0), cached as ``cache_dir/label_free_exp<N>.csv`` (see
+    :func:`tgsr_lib.experiments.cache.cached_table` for ``recompute``). Columns ``variant,
+    kappa, xi, alpha, cv_f1``."""
+    from tgsr_lib.experiments.cache import cached_table
+
     number = _check_numbers(number)[0]
-    return _cached_table(Path(cache_dir) / f"label_free_exp{number}.csv",
-                         lambda: _label_free_small(number), recompute)
+    return cached_table(Path(cache_dir) / f"label_free_exp{number}.csv",
+                        lambda: _label_free_small(number), recompute)
 
 
 def label_free_scores(number: int, *, selection_cache: str | os.PathLike = "cache/selection",

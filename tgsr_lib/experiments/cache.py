@@ -92,3 +92,23 @@ def recomputed_this_run(path: str | os.PathLike) -> bool:
                          "epoch (python -m tgsr_lib.reproduce --recompute sets it), or unset "
                          "it") from None
     return Path(path).stat().st_mtime >= start
+
+
+def cached_table(path: str | os.PathLike, compute, recompute: bool = False,
+                 valid=None) -> pd.DataFrame:
+    """A small table cached as CSV, with the grids' recomputation rule: the file at ``path``
+    when it exists (and ``valid(table)`` holds, if given), else ``compute()`` written there
+    atomically and read back. ``recompute=True`` ignores the file, except one written in the
+    current recomputation run (:func:`recomputed_this_run`): ``python -m tgsr_lib.reproduce
+    --recompute`` computes such tables beside the grids and the notebooks read them."""
+    from tgsr_lib.experiments.io import write_csv_atomic
+
+    path = Path(path)
+    if path.is_file() and (not recompute or recomputed_this_run(path)):
+        table = pd.read_csv(path)
+        if valid is None or valid(table):
+            return table
+    table = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_csv_atomic(table, path)
+    return pd.read_csv(path)

@@ -165,26 +165,23 @@ def _prediction_frame(number, method, params, y_true, y_pred) -> pd.DataFrame:
 
 def _recomputed_predictions(baselines: pd.DataFrame, number: int, cache) -> pd.DataFrame:
     """Every baseline's oracle fit on experiment ``number``, run (or read when written in this
-    recomputation run) and kept in :func:`recomputed_baselines_path`."""
-    from tgsr_lib.experiments.cache import recomputed_this_run
-    from tgsr_lib.experiments.io import write_csv_atomic
+    recomputation run for the same settings) and kept in :func:`recomputed_baselines_path`."""
+    from tgsr_lib.experiments.cache import cached_table
 
     oracle = baselines[(baselines.selection == "oracle") & (baselines.experiment == number)]
-    path = recomputed_baselines_path(cache, number)
-    if path.is_file() and recomputed_this_run(path):
-        table = pd.read_csv(path)
-        keys = table[["method", "params"]].drop_duplicates()
-        want = oracle[["method", "params"]].reset_index(drop=True)
-        if keys.reset_index(drop=True).equals(want):
-            return table
-    frames = [_prediction_frame(number, row.method, row.params,
-                                *paired.baseline_predictions(row.method, number,
-                                                             json.loads(row.params)))
-              for row in oracle.itertuples()]
-    out = pd.concat(frames, ignore_index=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_csv_atomic(out, path)
-    return pd.read_csv(path)
+    want = oracle[["method", "params"]].reset_index(drop=True)
+
+    def compute():
+        return pd.concat([_prediction_frame(number, row.method, row.params,
+                                            *paired.baseline_predictions(
+                                                row.method, number, json.loads(row.params)))
+                          for row in oracle.itertuples()], ignore_index=True)
+
+    def same_settings(table):
+        return table[["method", "params"]].drop_duplicates().reset_index(drop=True).equals(want)
+
+    return cached_table(recomputed_baselines_path(cache, number), compute, recompute=True,
+                        valid=same_settings)
 
 
 def tgsr_vs_baselines(tgsr: pd.DataFrame, baselines: pd.DataFrame,
