@@ -45,8 +45,9 @@ def solve_many(problem: GridProblem, kappas, xis, *, backend: str = "numba", xp=
     backend : ``"numba"`` (CPU) or ``"array"`` (whole-array operations with ``xp``: CuPy by
         default, or NumPy).
     labels : optional ``(P, N_s)`` source labels per fit (default: the problem's ``ys``).
-    n_slots : fits advanced together (default for numba: 384, fewer when a slot's state
-        exceeds 1.3 MB, so that the states stay within 512 MB; 2048 for array).
+    n_slots : fits advanced together (default for numba:
+        :meth:`~tgsr_lib.model.engine.NumbaBackend.default_slots`; 2048 for array). It
+        changes the speed, never a result.
     on_result : optional callback ``on_result(positions, pred, n_iter, converged)`` called
         with the fits that finished in an iteration (progress bars, checkpoints).
     return_groups : also return the (P, K) boolean matrix of the groups each fit kept.
@@ -65,9 +66,7 @@ def solve_many(problem: GridProblem, kappas, xis, *, backend: str = "numba", xp=
     if backend == "numba":
         from tgsr_lib.model.engine import NumbaBackend as Backend
 
-        # four (K, c, m) arrays per slot: beta, H and the multiplier's two buffers
-        per_slot = 4 * 8 * problem.n_groups * problem.c * problem.m
-        default_slots = int(min(384, max(32, 512e6 // per_slot)))
+        default_slots = Backend.default_slots(problem)
     elif backend == "array":
         from tgsr_lib.model.array_engine import ArrayBackend as Backend
 

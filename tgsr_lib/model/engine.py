@@ -84,6 +84,10 @@ _PARALLEL_MIN = 16  # fewer live slots run the serial variant (threads cost more
 # A fit's work in one iteration, in units of one group non-zero in C, besides those groups
 # (D-step and packed norms; measured on Exp.5 with benchmarks/grid_speed.py --profile).
 _FIXED_COST = 20
+# The default fits in flight (NumbaBackend.default_slots): this many per thread when the Gram
+# matrices take at most _GRAM_CACHE bytes.
+_SLOTS_PER_THREAD = 64
+_GRAM_CACHE = 4 * 2**20
 
 _residual = njit(inline="always")(ialm.residual)
 _multiplier = njit(inline="always")(ialm.multiplier)
@@ -889,6 +893,29 @@ class NumbaBackend:
         self.GpackT = np.ascontiguousarray(problem.Gpack.T)  # (K, m (m + 1) / 2)
         self.Pt = np.ascontiguousarray(problem.Pt)
         self.rowsum_t = np.ascontiguousarray(problem.rowsum_t)
+
+    @staticmethod
+    def default_slots(problem: GridProblem) -> int:
+        """The fits in flight by default.
+
+        The fits' coefficients (``beta`` and ``H`` of the groups non-zero in C) are read and
+        written every iteration, and the per-group products read every ``G_i``: when the Gram
+        matrices are small (``K m^2`` doubles within :data:`_GRAM_CACHE`), few fits per thread
+        (:data:`_SLOTS_PER_THREAD`) keep both in the cache from one iteration to the next;
+        larger Gram matrices need many fits per product to pay for reading ``G_i``, so the
+        default is then 384 (fewer when a slot's state exceeds 1.3 MB: the states stay within
+        512 MB). Measured on the 2-core machine (``benchmarks/grid_speed.py --slots``, Exp.N
+        at every 8th kappa, 3,036 fits, two one-thread processes side by side as in the
+        reproduce run): Exp.5 (m = 72, Gram matrices 3.5 MB) 18.4-19.2 s with 384 slots,
+        15.0-15.6 s with 64, 15.6-15.7 s with 48, 16.1 s with 96; with two threads 9.6-9.8 s
+        with 384, 8.6-8.8 s with 128 (64 per thread), 9.9 s with 64. Exp.11 (m = 131, 11.7
+        MB) 49.6-50.5 s with 128 to 384 slots, 51.3-51.6 s with 64 or 96, 52.9 s with 32.
+        """
+        K, m, c = problem.n_groups, problem.m, problem.c
+        if 8 * K * m * m <= _GRAM_CACHE:
+            return _SLOTS_PER_THREAD * max(1, numba.get_num_threads())
+        per_slot = 4 * 8 * K * c * m  # beta, H and the multiplier's two buffers
+        return int(min(384, max(32, 512e6 // per_slot)))
 
     @contextmanager
     def running(self):
