@@ -907,9 +907,10 @@ class NumbaBackend:
         512 MB). Measured on the 2-core machine (``benchmarks/grid_speed.py --slots``, Exp.N
         at every 8th kappa, 3,036 fits, two one-thread processes side by side as in the
         reproduce run): Exp.5 (m = 72, Gram matrices 3.5 MB) 18.4-19.2 s with 384 slots,
-        15.0-15.6 s with 64, 15.6-15.7 s with 48, 16.1 s with 96; with two threads 9.6-9.8 s
-        with 384, 8.6-8.8 s with 128 (64 per thread), 9.9 s with 64. Exp.11 (m = 131, 11.7
-        MB) 49.6-50.5 s with 128 to 384 slots, 51.3-51.6 s with 64 or 96, 52.9 s with 32.
+        15.0-15.6 s with 64, 15.6-15.7 s with 48, 16.1 s with 96; one two-thread process
+        alone: 9.6-9.8 s with 384, 8.6-8.8 s with 128 (64 per thread), 9.9 s with 64. Exp.11
+        (m = 131, 11.7 MB) 49.6-50.5 s with 128 to 384 slots, 51.3-51.6 s with 64 or 96, 52.9
+        s with 32.
         """
         K, m, c = problem.n_groups, problem.m, problem.c
         if 8 * K * m * m <= _GRAM_CACHE:
