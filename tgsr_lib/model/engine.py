@@ -85,9 +85,12 @@ _PARALLEL_MIN = 16  # fewer live slots run the serial variant (threads cost more
 # (D-step and packed norms; measured on Exp.5 with benchmarks/grid_speed.py --profile).
 _FIXED_COST = 20
 # The default fits in flight (NumbaBackend.default_slots): this many per thread when the Gram
-# matrices take at most _GRAM_CACHE bytes.
+# matrices take at most _GRAM_CACHE bytes, else _LARGE_SLOTS_PER_THREAD per thread with the
+# fits' states within _STATE_BYTES.
 _SLOTS_PER_THREAD = 64
 _GRAM_CACHE = 4 * 2**20
+_LARGE_SLOTS_PER_THREAD = 256
+_STATE_BYTES = 640e6
 
 _residual = njit(inline="always")(ialm.residual)
 _multiplier = njit(inline="always")(ialm.multiplier)
@@ -903,20 +906,22 @@ class NumbaBackend:
         matrices are small (``K m^2`` doubles within :data:`_GRAM_CACHE`), few fits per thread
         (:data:`_SLOTS_PER_THREAD`) keep both in the cache from one iteration to the next;
         larger Gram matrices need many fits per product to pay for reading ``G_i``, so the
-        default is then 384 (fewer when a slot's state exceeds 1.3 MB: the states stay within
-        512 MB). Measured on the 2-core machine (``benchmarks/grid_speed.py --slots``, Exp.N
-        at every 8th kappa, 3,036 fits, two one-thread processes side by side as in the
-        reproduce run): Exp.5 (m = 72, Gram matrices 3.5 MB) 18.4-19.2 s with 384 slots,
-        15.0-15.6 s with 64, 15.6-15.7 s with 48, 16.1 s with 96; one two-thread process
-        alone: 9.6-9.8 s with 384, 8.6-8.8 s with 128 (64 per thread), 9.9 s with 64. Exp.11
-        (m = 131, 11.7 MB) 49.6-50.5 s with 128 to 384 slots, 51.3-51.6 s with 64 or 96, 52.9
-        s with 32.
+        default is then :data:`_LARGE_SLOTS_PER_THREAD` per thread (fewer when the states
+        would exceed :data:`_STATE_BYTES`). Measured on the 2-core machine, Exp.N at every 8th
+        kappa (3,036 fits), two one-thread processes side by side as in the reproduce run:
+        Exp.5 (m = 72, Gram matrices 3.5 MB) 18.4-19.2 s with 384 slots, 15.0-15.6 s with 64,
+        15.6-15.7 s with 48, 16.1 s with 96; one two-thread process alone: 9.6-9.8 s with 384,
+        8.6-8.8 s with 128 (64 per thread), 9.9 s with 64. Exp.11 (m = 131, 11.7 MB, a slot's
+        state 1.07 MB) 51.1-52.9 s with 384, 51.7-53.4 s with 256, 52.7-54.1 s with 192,
+        53.3-54.0 s with 128; one two-thread process alone: 29.1-30.4 s with 384 (192 per
+        thread), 28.2-29.0 s with 512, 28.3 s with 640, 28.9-29.3 s with 768.
         """
         K, m, c = problem.n_groups, problem.m, problem.c
+        threads = max(1, numba.get_num_threads())
         if 8 * K * m * m <= _GRAM_CACHE:
-            return _SLOTS_PER_THREAD * max(1, numba.get_num_threads())
+            return _SLOTS_PER_THREAD * threads
         per_slot = 4 * 8 * K * c * m  # beta, H and the multiplier's two buffers
-        return int(min(384, max(32, 512e6 // per_slot)))
+        return int(min(_LARGE_SLOTS_PER_THREAD * threads, max(32, _STATE_BYTES // per_slot)))
 
     @contextmanager
     def running(self):
