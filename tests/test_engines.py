@@ -127,7 +127,7 @@ def _state_from_dense(problem, backend, slot, C, T, kappa):
     for i in range(problem.n_groups):
         n = problem.gsize[i]
         st.alpha[slot, i], st.beta[slot, i] = _coefficients(Qg[i, :n], Cg[i, :n])
-        st.a_buf[slot, sel, i], st.b_buf[slot, sel, i] = _coefficients(Qg[i, :n], Tg[i, :n])
+        st.a_buf[slot, sel, i], st.b_buf[slot, i] = _coefficients(Qg[i, :n], Tg[i, :n])
         st.shared[slot, sel, i] = False  # not the shared multiplier
         st.H[slot, i] = st.beta[slot, i] @ (Qg[i].T @ Qg[i])
         st.active[slot, i] = np.any(Cg[i] != 0)
@@ -192,7 +192,7 @@ def test_kernels_follow_the_naive_iteration():
     np.testing.assert_allclose(problem.coef(st.alpha[0], st.beta[0], st.active[0]), C_next,
                                atol=1e-9)
     new = st.sel[0]
-    b_new = np.where(st.shared[0, new][:, None, None], st.S[0, new][None], st.b_buf[0, new])
+    b_new = np.where(st.shared[0, new][:, None, None], st.S[0, new][None], st.b_buf[0])
     b_new = np.where(st.ratio[0, new][:, None, None],
                      st.rt[0, new][:, None, None] * st.beta[0], b_new)
     Tn = problem.coef(st.a_buf[0, new], b_new, np.ones(problem.n_groups, bool))

@@ -91,6 +91,7 @@ _SLOTS_PER_THREAD = 64
 _GRAM_CACHE = 4 * 2**20
 _LARGE_SLOTS_PER_THREAD = 256
 _STATE_BYTES = 640e6
+_SCORE_BLOCK = 16  # slots scored together (_scores)
 
 _residual = njit(inline="always")(ialm.residual)
 _multiplier = njit(inline="always")(ialm.multiplier)
@@ -123,7 +124,10 @@ class FitState(NamedTuple):
     beta: np.ndarray  # (P, K, c, m)
     H: np.ndarray  # (P, K, c, m) G_i beta_i
     a_buf: np.ndarray  # (P, 2, K) T_i = a_i 1 + Q_i b_i, old and new (sel)
-    b_buf: np.ndarray  # (P, 2, K, c, m) b_i of groups whose multiplier is their own
+    # b_i of groups whose multiplier is their own: one buffer serves the old and the new
+    # multiplier, because a group's own multiplier is written only when the C-step drops
+    # the group (it was non-zero in C) and read only in the step after (it is zero in C)
+    b_buf: np.ndarray  # (P, K, c, m)
     ratio: np.ndarray  # (P, 2, K) T_i = rt_i C_i (groups non-zero in C): b_i = rt_i beta_i
     rt: np.ndarray  # (P, 2, K) that ratio
     shared: np.ndarray  # (P, 2, K) b of the group is S of the buffer (and a = 0)
@@ -139,6 +143,7 @@ class FitState(NamedTuple):
     gub: np.ndarray  # (P, K) upper bound of max |D_i - C_i| per group
     lb: np.ndarray  # (P,) lower bound
     row_hit: np.ndarray  # (P,) first row with |D - C| >= tol, -1 if none
+    fresh: np.ndarray  # (P,) loaded, beta and H not yet zeroed (done in the first iteration)
 
 
 def new_state(P: int, K: int, c: int, m: int) -> FitState:
@@ -146,12 +151,12 @@ def new_state(P: int, K: int, c: int, m: int) -> FitState:
     return FitState(
         kappa=z(P, np.int64), xi_of=z(P, np.int64), ent_of=z(P, np.int64),
         active=z((P, K), np.bool_), alpha=z((P, K)), beta=z((P, K, c, m)),
-        H=z((P, K, c, m)), a_buf=z((P, 2, K)), b_buf=z((P, 2, K, c, m)),
+        H=z((P, K, c, m)), a_buf=z((P, 2, K)), b_buf=z((P, K, c, m)),
         ratio=z((P, 2, K), np.bool_), rt=z((P, 2, K)), shared=z((P, 2, K), np.bool_),
         S=z((P, 2, c, m)), sel=z(P, np.int64),
         ct=z((P, c, m)), tt=z((P, c, m)), v=z((P, c, m)), norms=z((P, K)), scale=z((P, K)),
         watch=np.full((P, N_WATCH), -1, np.int64), ub=z(P), gub=z((P, K)), lb=z(P),
-        row_hit=np.full(P, -1, np.int64))
+        row_hit=np.full(P, -1, np.int64), fresh=z(P, np.bool_))
 
 
 
@@ -200,6 +205,21 @@ else:  # no portable cycle counter: the profile's phase split is then unavailabl
 def read_ticks():
     """The counter the kernels charge their phases with (0 where there is none)."""
     return _ticks()
+
+
+@_kernel
+def zero_fresh(slots, st):
+    """``beta = 0`` and ``H = 0`` for the slots loaded since the last iteration (C = C_INIT
+    1). Done here, inside the iteration's parallel region, rather than in
+    :meth:`NumbaBackend.load`, which runs on one thread between iterations: NumPy's indexed
+    assignment there took 0.92 s of a 28 s run (Exp.11 at every 8th kappa, two threads)."""
+    beta, fresh, H = st.beta, st.fresh, st.H
+    for ll in range(slots.size):
+        f = slots[ll]
+        if fresh[f]:
+            beta[f] = 0.0
+            H[f] = 0.0
+            fresh[f] = False
 
 
 @_kernel
@@ -422,7 +442,7 @@ def _shrink_of(f, st, tb, muf, fr, wgrp, xs):
                         fn2 += x * x
                         be[r] = s * gam
                 elif act:  # C_i becomes zero: the multiplier mu W_i is the group's own
-                    bn = b_buf[f, new, i, j]
+                    bn = b_buf[f, i, j]
                     for r in range(m):
                         gam = be[r] + vj[r]
                         x = _residual(one_s, gam, rto * be[r], inv_mu)
@@ -433,14 +453,14 @@ def _shrink_of(f, st, tb, muf, fr, wgrp, xs):
                     for r in range(m):
                         hh[r] = 0.0
                 elif kept:
-                    bo = S[f, old, j] if sh_old else b_buf[f, old, i, j]
+                    bo = S[f, old, j] if sh_old else b_buf[f, i, j]
                     for r in range(m):
                         x = _residual(one_s, vj[r], bo[r], inv_mu)
                         fr[r] = x
                         fn2 += x * x
                         be[r] = s * vj[r]
                 else:  # zero, old multiplier its own: the new one is the shared one
-                    bo = b_buf[f, old, i, j]
+                    bo = b_buf[f, i, j]
                     for r in range(m):
                         x = _residual(one_s, vj[r], bo[r], inv_mu)
                         fr[r] = x
@@ -587,7 +607,7 @@ def _exact_one(f, st, tb, inv_mu, tol):
     S, shared, ratio, rt, scale, v = st.S, st.shared, st.ratio, st.rt, st.scale, st.v
     Qg, gsize, row_norm, row_order = tb.Qg, tb.gsize, tb.row_norm, tb.row_order
     K, gmax, m = Qg.shape
-    c = b_buf.shape[3]
+    c = b_buf.shape[2]
     new = sel[f]
     old = 1 - new
     F = np.empty((c, m))
@@ -610,13 +630,13 @@ def _exact_one(f, st, tb, inv_mu, tol):
                 for r in range(m):
                     bo[r] = rt[f, old, i] * (be[r] / s - vj[r] if ra_new else be[r])
             else:
-                bo[:] = S[f, old, j] if sh_old else b_buf[f, old, i, j]
+                bo[:] = S[f, old, j] if sh_old else b_buf[f, i, j]
             fn2 = 0.0
             for r in range(m):
                 if ra_new:
                     bn = rt[f, new, i] * be[r]
                 else:
-                    bn = S[f, new, j, r] if sh_new else b_buf[f, new, i, j, r]
+                    bn = S[f, new, j, r] if sh_new else b_buf[f, i, j, r]
                 x = (bn - bo[r]) * inv_mu
                 F[j, r] = x
                 fn2 += x * x
@@ -688,7 +708,7 @@ def stop_test(slots, st, tb, mu, tol, conv, finite):
 PHASES = ("D-step", "packed norms: pack v v^T", "packed norms: GEMM",
           "group norms: terms of groups non-zero in C", "threshold",
           "C-step + multiplier + bounds", "kept-group products: GEMM",
-          "kept-group products: H, Q^T C", "stop test")
+          "kept-group products: H, Q^T C", "stop test", "loaded fits: zero beta, H")
 
 
 @_kernel
@@ -699,9 +719,13 @@ def step_chunk(slots, st, tb, GpackT, mu, tol, VV, NV, Vg, GVg, ctn, conv, finit
     if n == 0:
         return
     t = _ticks()
-    d_step(slots, st, tb, mu, Vg, GVg)
+    zero_fresh(slots, st)
     t1 = _ticks()
-    ticks[0] += t1 - t
+    ticks[9] += t1 - t
+    d_step(slots, st, tb, mu, Vg, GVg)
+    t = _ticks()
+    ticks[0] += t - t1
+    t1 = t
     gram_pack(slots, st, VV)
     t = _ticks()
     ticks[1] += t - t1
@@ -731,34 +755,59 @@ def _step_round(slots, st, tb, GpackT, mu, tol, wk, bounds):
                    GVg[t], ctn[lo:hi], conv[lo:hi], finite[lo:hi], ticks[t])
 
 
-def _scores(slots, st, Pt, rowsum_t, out):
+def _scores(slots, st, PtT, rowsum_t, out):
     """``out[l] = C^T x`` (c, N_eval) of slot ``slots[l]`` on the evaluation set: for each
     group non-zero in C, ``beta_i^T (Q_i^T x_i) + alpha_i 1^T x_i`` (see
-    :meth:`GridProblem.predict_scores`)."""
+    :meth:`GridProblem.predict_scores`; ``PtT[i]`` is ``(Q_i^T x_i)^T``, N_eval x m).
+
+    ``PtT`` (K N_eval m doubles: 6.3 MB for Exp.11) is larger than the cache, so the slots are
+    scored in blocks of :data:`_SCORE_BLOCK`, group by group, each ``PtT[i]`` read once per
+    block; a score is a sum of dot products of length m, the c classes' together (one read of
+    ``PtT[i, t]`` for all c). Exp.11 at every 8th kappa, 2,981 slots scored in 628 calls:
+    0.72 s with the dot products slot by slot, 0.93 s adding rows of ``Q_i^T x_i`` scaled by
+    ``beta`` slot by slot."""
     active, alpha, beta = st.active, st.alpha, st.beta
-    K, m, n = Pt.shape
+    K, n, m = PtT.shape
     c = beta.shape[2]
-    for ll in prange(slots.size):
-        f = slots[ll]
-        o = out[ll]
-        for j in range(c):
-            for t in range(n):
-                o[j, t] = 0.0
+    n_blocks = (slots.size + _SCORE_BLOCK - 1) // _SCORE_BLOCK
+    for blk in prange(n_blocks):
+        lo = blk * _SCORE_BLOCK
+        hi = min(lo + _SCORE_BLOCK, slots.size)
+        for ll in range(lo, hi):
+            out[ll] = 0.0
         for i in range(K):
-            if not active[f, i]:
-                continue
-            al = alpha[f, i]
             rs = rowsum_t[i]
-            for j in range(c):
-                oj = o[j]
-                be = beta[f, i, j]
-                for r in range(m):
-                    b = be[r]
-                    pr = Pt[i, r]
+            Pi = PtT[i]
+            for ll in range(lo, hi):
+                f = slots[ll]
+                if not active[f, i]:
+                    continue
+                o = out[ll]
+                al = alpha[f, i]
+                be = beta[f, i]
+                if c == 3:  # the paper's three classes: one pass over PtT[i, t]
+                    b0, b1, b2 = be[0], be[1], be[2]
                     for t in range(n):
-                        oj[t] += b * pr[t]
+                        p = Pi[t]
+                        s0 = 0.0
+                        s1 = 0.0
+                        s2 = 0.0
+                        for r in range(m):
+                            s0 += b0[r] * p[r]
+                            s1 += b1[r] * p[r]
+                            s2 += b2[r] * p[r]
+                        o[0, t] += s0 + al * rs[t]
+                        o[1, t] += s1 + al * rs[t]
+                        o[2, t] += s2 + al * rs[t]
+                    continue
                 for t in range(n):
-                    oj[t] += al * rs[t]
+                    p = Pi[t]
+                    for j in range(c):
+                        bj = be[j]
+                        sj = 0.0
+                        for r in range(m):
+                            sj += bj[r] * p[r]
+                        o[j, t] += sj + al * rs[t]
 
 
 class _Kernel:
@@ -894,7 +943,7 @@ class NumbaBackend:
         self.wk = new_work(P, K, c, m, max(1, numba.config.NUMBA_NUM_THREADS))
         self.q_sum = problem.q.sum(axis=0)
         self.GpackT = np.ascontiguousarray(problem.Gpack.T)  # (K, m (m + 1) / 2)
-        self.Pt = np.ascontiguousarray(problem.Pt)
+        self.PtT = np.ascontiguousarray(problem.Pt.transpose(0, 2, 1))  # (K, N_eval, m)
         self.rowsum_t = np.ascontiguousarray(problem.rowsum_t)
 
     @staticmethod
@@ -912,7 +961,7 @@ class NumbaBackend:
         Exp.5 (m = 72, Gram matrices 3.5 MB) 18.4-19.2 s with 384 slots, 15.0-15.6 s with 64,
         15.6-15.7 s with 48, 16.1 s with 96; one two-thread process alone: 9.6-9.8 s with 384,
         8.6-8.8 s with 128 (64 per thread), 9.9 s with 64. Exp.11 (m = 131, 11.7 MB, a slot's
-        state 1.07 MB) 51.1-52.9 s with 384, 51.7-53.4 s with 256, 52.7-54.1 s with 192,
+        state 1.07 MB then, 0.80 MB since the own multipliers share one buffer) 51.1-52.9 s with 384, 51.7-53.4 s with 256, 52.7-54.1 s with 192,
         53.3-54.0 s with 128; one two-thread process alone: 29.1-30.4 s with 384 (192 per
         thread), 28.2-29.0 s with 512, 28.3 s with 640, 28.9-29.3 s with 768.
         """
@@ -920,7 +969,7 @@ class NumbaBackend:
         threads = max(1, numba.get_num_threads())
         if 8 * K * m * m <= _GRAM_CACHE:
             return _SLOTS_PER_THREAD * threads
-        per_slot = 4 * 8 * K * c * m  # beta, H and the multiplier's two buffers
+        per_slot = 3 * 8 * K * c * m  # beta, H and the groups' own multipliers
         return int(min(_LARGE_SLOTS_PER_THREAD * threads, max(32, _STATE_BYTES // per_slot)))
 
     @contextmanager
@@ -944,7 +993,8 @@ class NumbaBackend:
         st.active[slots] = True  # C = C_INIT everywhere: alpha = C_INIT, beta = 0
         st.alpha[slots] = ialm.C_INIT
         st.ct[slots] = ialm.C_INIT * self.q_sum[None, :]  # Q^T C
-        for name in ("beta", "H", "a_buf", "S", "tt", "sel"):
+        st.fresh[slots] = True  # beta = H = 0: zeroed in the next iteration (zero_fresh)
+        for name in ("a_buf", "S", "tt", "sel"):
             getattr(st, name)[slots] = 0
         # T = 0 = 0 C: every group's multiplier is the multiple 0 of its C
         st.ratio[slots] = True
@@ -1005,7 +1055,7 @@ class NumbaBackend:
         prof.start()
         st, problem = self.st, self.problem
         out = np.empty((slots.size, problem.c, problem.n_eval))
-        scores(slots, st, self.Pt, self.rowsum_t, out)
+        scores(slots, st, self.PtT, self.rowsum_t, out)
         prof.lap("bookkeeping: load, finish")
         return out, st.active[slots].copy()
 
