@@ -43,6 +43,17 @@ def test_standard_grids_are_the_committed_ones():
     assert {g for _, g in grids} == {"authors", "blocks"}
 
 
+def test_pool_task_returns_its_seconds_or_raises():
+    """A pool task's value and errors pass through the heap trim that follows it."""
+    assert reproduce._run_task(lambda a, b: a + b, 1.5, 2.0) == 3.5
+
+    def broken():
+        raise KeyError("no such grid")
+
+    with pytest.raises(KeyError, match="no such grid"):
+        reproduce._run_task(broken)
+
+
 @requires_data
 def test_grid_phase_recomputes_in_workers_and_the_notebooks_read_it(tmp_path, monkeypatch):
     """Two worker processes recompute two sub-grids into the cache; a notebook's

@@ -200,6 +200,30 @@ def _source_sizes(numbers: list[int]) -> list[int]:
             for n in numbers]
 
 
+def _run_task(fn, *args) -> float:
+    """``fn(*args)`` in a pool worker, then the memory its arrays left in the C heap handed
+    back to the system (glibc's ``malloc_trim``): a worker holds on to the heap of its last
+    task while the next one runs, possibly beside a notebook kernel it starts. After a
+    130-source grid, the trim took a worker from 0.45-0.49 GB to 0.30-0.31 GB."""
+    try:
+        return fn(*args)
+    finally:
+        _trim_heap()
+
+
+def _trim_heap() -> None:
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 class Task(NamedTuple):
     """One piece of work of a whole run's pool: ``fn(*args)`` returns its seconds."""
 
@@ -223,7 +247,7 @@ def run_pool(tasks: list[Task], jobs: int, every: float = 60.0, title: str = "ta
     threads = worker_threads(jobs) if threads is None else threads
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
                              initargs=(threads,)) as pool:
-        pending = {pool.submit(t.fn, *t.args): t for t in tasks}
+        pending = {pool.submit(_run_task, t.fn, *t.args): t for t in tasks}
         while pending:
             done, _ = wait(pending, timeout=every, return_when=FIRST_COMPLETED)
             for fut in done:
