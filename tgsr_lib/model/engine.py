@@ -961,9 +961,10 @@ class NumbaBackend:
         Exp.5 (m = 72, Gram matrices 3.5 MB) 18.4-19.2 s with 384 slots, 15.0-15.6 s with 64,
         15.6-15.7 s with 48, 16.1 s with 96; one two-thread process alone: 9.6-9.8 s with 384,
         8.6-8.8 s with 128 (64 per thread), 9.9 s with 64. Exp.11 (m = 131, 11.7 MB, a slot's
-        state 1.07 MB then, 0.80 MB since the own multipliers share one buffer) 51.1-52.9 s with 384, 51.7-53.4 s with 256, 52.7-54.1 s with 192,
-        53.3-54.0 s with 128; one two-thread process alone: 29.1-30.4 s with 384 (192 per
-        thread), 28.2-29.0 s with 512, 28.3 s with 640, 28.9-29.3 s with 768.
+        state 1.07 MB then, 0.80 MB since the own multipliers share one buffer) 51.1-52.9 s
+        with 384, 51.7-53.4 s with 256, 52.7-54.1 s with 192, 53.3-54.0 s with 128; one
+        two-thread process alone: 29.1-30.4 s with 384 (192 per thread), 28.2-29.0 s with 512,
+        28.3 s with 640, 28.9-29.3 s with 768.
         """
         K, m, c = problem.n_groups, problem.m, problem.c
         threads = max(1, numba.get_num_threads())
