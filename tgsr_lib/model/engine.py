@@ -212,7 +212,8 @@ def zero_fresh(slots, st):
     """``beta = 0`` and ``H = 0`` for the slots loaded since the last iteration (C = C_INIT
     1). Done here, inside the iteration's parallel region, rather than in
     :meth:`NumbaBackend.load`, which runs on one thread between iterations: NumPy's indexed
-    assignment there took 0.92 s of a 28 s run (Exp.11 at every 8th kappa, two threads)."""
+    assignment there took 0.25-0.96 s of a 28 s run (Exp.11 at every 8th kappa, two threads;
+    more on pages not touched before), this 0.10 s."""
     beta, fresh, H = st.beta, st.fresh, st.H
     for ll in range(slots.size):
         f = slots[ll]
@@ -764,8 +765,8 @@ def _scores(slots, st, PtT, rowsum_t, out):
     scored in blocks of :data:`_SCORE_BLOCK`, group by group, each ``PtT[i]`` read once per
     block; a score is a sum of dot products of length m, the c classes' together (one read of
     ``PtT[i, t]`` for all c). Exp.11 at every 8th kappa, 2,981 slots scored in 628 calls:
-    0.72 s with the dot products slot by slot, 0.93 s adding rows of ``Q_i^T x_i`` scaled by
-    ``beta`` slot by slot."""
+    0.60 s so, 0.72 s with the dot products slot by slot, 0.93 s adding rows of ``Q_i^T x_i``
+    scaled by ``beta`` slot by slot."""
     active, alpha, beta = st.active, st.alpha, st.beta
     K, n, m = PtT.shape
     c = beta.shape[2]
