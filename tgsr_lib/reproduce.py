@@ -214,14 +214,10 @@ def _run_task(fn, *args) -> float:
 
 def _trim_heap() -> None:
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    try:
-        ctypes.CDLL(name).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
+    try:  # the process's own symbols: glibc's where there is one
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):  # not glibc (TypeError: Windows)
         pass
 
 

@@ -763,10 +763,11 @@ def _scores(slots, st, PtT, rowsum_t, out):
 
     ``PtT`` (K N_eval m doubles: 6.3 MB for Exp.11) is larger than the cache, so the slots are
     scored in blocks of :data:`_SCORE_BLOCK`, group by group, each ``PtT[i]`` read once per
-    block; a score is a sum of dot products of length m, the c classes' together (one read of
-    ``PtT[i, t]`` for all c). Exp.11 at every 8th kappa, 2,981 slots scored in 628 calls:
-    0.60 s so, 0.72 s with the dot products slot by slot, 0.93 s adding rows of ``Q_i^T x_i``
-    scaled by ``beta`` slot by slot."""
+    block; a score is a sum of dot products of length m. Exp.11 at every 8th kappa, 2,981
+    slots scored in 628 calls: 0.74 s so, 0.63 s with a second copy of the loop for c = 3
+    that reads ``PtT[i, t]`` once for the three classes (0.4% of that 26 s run: not kept);
+    earlier the same day, when the VM ran faster, 0.94 s adding rows of ``Q_i^T x_i`` scaled
+    by ``beta`` slot by slot."""
     active, alpha, beta = st.active, st.alpha, st.beta
     K, n, m = PtT.shape
     c = beta.shape[2]
@@ -786,21 +787,6 @@ def _scores(slots, st, PtT, rowsum_t, out):
                 o = out[ll]
                 al = alpha[f, i]
                 be = beta[f, i]
-                if c == 3:  # the paper's three classes: one pass over PtT[i, t]
-                    b0, b1, b2 = be[0], be[1], be[2]
-                    for t in range(n):
-                        p = Pi[t]
-                        s0 = 0.0
-                        s1 = 0.0
-                        s2 = 0.0
-                        for r in range(m):
-                            s0 += b0[r] * p[r]
-                            s1 += b1[r] * p[r]
-                            s2 += b2[r] * p[r]
-                        o[0, t] += s0 + al * rs[t]
-                        o[1, t] += s1 + al * rs[t]
-                        o[2, t] += s2 + al * rs[t]
-                    continue
                 for t in range(n):
                     p = Pi[t]
                     for j in range(c):
