@@ -74,3 +74,22 @@ def test_pipeline_finds_the_planted_regions():
     ov = synthetic.overlap(model.selected_groups_)
     assert ov["precision"] >= 0.6 and ov["p_value"] < 0.05
     assert np.mean(model.predict(Xt) == tgt.y) > 0.5
+
+
+def test_clips_are_held_in_8_bits_and_handed_out_as_float64():
+    """A database holds its clips as uint8 (an eighth of float64's memory) and hands out
+    float64 arrays equal to the clips :func:`make_clip` made; a clip that is not whole grey
+    levels 0..255 is refused, not wrapped."""
+    db = synthetic.make_database("SYN_NIR", n_per_class=1, n_subjects=1, seed=2)
+    rng = np.random.default_rng([2, *[ord(ch) for ch in "SYN_NIR"]])
+    subjects = synthetic._subjects(1, rng)
+    for label, clip in zip((1, 2, 3), db.clips, strict=True):
+        rng.integers(1)  # the subject draw of make_database
+        want = synthetic.make_clip(label, "SYN_NIR", rng, subjects[0])
+        assert clip.dtype == np.float64 and np.array_equal(clip, want)
+    assert sum(c.nbytes for c in db.clips._clips) * 8 == sum(c.nbytes for c in db.clips)
+    assert len(db.clips[1:]) == 2 and np.array_equal(db.clips[1:][0], db.clips[1])
+    clips = synthetic.Clips()
+    for bad in (np.full((2, 3, 3), 0.5), np.full((2, 3, 3), 256.0), np.full((2, 3, 3), -1.0)):
+        with pytest.raises(ValueError, match="whole grey levels 0..255"):
+            clips.append(bad)
