@@ -111,29 +111,93 @@ def test_notebooks_beside_the_grids_read_no_grid():
 
 @requires_data
 def test_whole_run_plans_grids_tables_then_notebooks(tmp_path, monkeypatch):
-    """A whole ``--recompute`` run: the first pool gets the twelve grids largest first (the
-    130-source ones before the 71-source ones), notebook 10's tables of every computable
-    experiment and the notebooks that read no grid; the second pool every other notebook,
-    notebook 10 first. Each notebook gets only the parameters it declares."""
+    """A whole ``--recompute`` run is one pool: the engine's compilation first, the twelve
+    grids largest first (the 130-source ones before the 71-source ones) and notebook 10's
+    tables of every computable experiment after it, the notebooks that read no grid
+    without waiting, every other notebook after all grids and tables, notebook 10 first.
+    Each notebook gets only the parameters it declares."""
     calls = []
     monkeypatch.setattr(reproduce, "run_pool",
                         lambda tasks, jobs, **kw: calls.append((list(tasks), jobs)) or [])
     folder = Path(__file__).resolve().parents[1] / "notebooks"
     failed = reproduce.whole_run(folder, tmp_path, {"recompute": True}, jobs=2)
     assert failed == ([], [])
-    (first, jobs1), (second, jobs2) = calls
-    assert jobs1 == jobs2 == 2
-    grids = [t for t in first if t.fn is reproduce._grid_worker]
-    assert len(grids) == 12 and grids == first[:12]
+    [(tasks, jobs)] = calls
+    assert jobs == 2
+    assert tasks[0].fn is reproduce._compile_engine and tasks[0].after == ()
+    grids = [t for t in tasks if t.fn is reproduce._grid_worker]
+    assert len(grids) == 12 and grids == tasks[1:13]
     assert {t.args[0] for t in grids[:4]} == {9, 11}  # CASME2 (130 samples) as source
-    assert [t.args[0] for t in first if t.fn is reproduce._claims_worker] == \
-        list(protocols.COMPUTABLE)
-    early = [Path(t.args[0]).name for t in first if t.fn is reproduce._notebook_worker]
+    assert tasks[0].args == (grids[0].args[0],)
+    tables = [t for t in tasks if t.fn is reproduce._claims_worker]
+    assert [t.args[0] for t in tables] == list(protocols.COMPUTABLE)
+    assert all(t.after == (reproduce.COMPILE,) for t in grids + tables)
+    nbs = [t for t in tasks if t.fn is reproduce._notebook_worker]
+    early = [Path(t.args[0]).name for t in nbs if not t.after]
+    late = [t for t in nbs if t.after]
     assert early and all(n.startswith(reproduce.NO_GRIDS) for n in early)
-    late = [Path(t.args[0]).name for t in second]
-    assert late[0].startswith(reproduce.CLAIMS)
-    assert sorted(early + late) == [nb.name for nb in reproduce.notebooks(folder)]
-    for t in first + second:
-        if t.fn is reproduce._notebook_worker:
-            assert set(t.args[2]) == {"recompute"} & reproduce.declared_parameters(
-                Path(t.args[0]))
+    assert Path(late[0].args[0]).name.startswith(reproduce.CLAIMS)
+    assert all(set(t.after) == {g.label for g in grids + tables} for t in late)
+    assert tasks[-len(late):] == late
+    assert sorted(early + [Path(t.args[0]).name for t in late]) == \
+        [nb.name for nb in reproduce.notebooks(folder)]
+    for t in nbs:
+        assert set(t.args[2]) == {"recompute"} & reproduce.declared_parameters(
+            Path(t.args[0]))
+
+
+class _ThreadPool:
+    """``ProcessPoolExecutor``'s interface on threads, for the pool's order alone (the
+    workers' initializer, which sets the process's thread counts, is not run)."""
+
+    def __init__(self, max_workers, mp_context=None, initializer=None, initargs=()):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(max_workers)
+
+    def __enter__(self):
+        return self.pool.__enter__()
+
+    def __exit__(self, *exc):
+        return self.pool.__exit__(*exc)
+
+
+def test_pool_starts_a_task_after_those_it_waits_for(monkeypatch, capsys):
+    """A free worker takes the first task, in the order given, whose ``after`` tasks have
+    ended; a failed task counts as ended; a task that waits for an unknown label is an
+    error before anything runs."""
+    import concurrent.futures
+    import threading
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", _ThreadPool)
+    log, lock = [], threading.Lock()
+
+    def work(label, seconds, fail=False):
+        with lock:
+            log.append(("start", label))
+        time.sleep(seconds)
+        with lock:
+            log.append(("end", label))
+        if fail:
+            raise RuntimeError(f"{label} broke")
+        return seconds
+
+    T = reproduce.Task
+    tasks = [T("compile", work, ("compile", 0.5)),
+             T("big", work, ("big", 0.3), ("compile",)),
+             T("small", work, ("small", 0.05, True), ("compile",)),
+             T("free 1", work, ("free 1", 0.05)),
+             T("free 2", work, ("free 2", 0.05)),
+             T("late", work, ("late", 0.01), ("big", "small"))]
+    failed = reproduce.run_pool(tasks, 2, every=0.05, title="test")
+    assert failed == ["small"]
+    assert "FAILED small: RuntimeError: small broke" in capsys.readouterr().err
+    order = [label for what, label in log if what == "start"]
+    assert order[:3] == ["compile", "free 1", "free 2"]  # the free tasks fill the wait
+    assert set(order[3:5]) == {"big", "small"} and order[5] == "late"
+    position = {e: k for k, e in enumerate(log)}
+    for t in tasks:
+        for a in t.after:
+            assert position[("end", a)] < position[("start", t.label)], (a, t.label)
+    with pytest.raises(ValueError, match="unknown \\['nothing'\\]"):
+        reproduce.run_pool([T("x", work, ("x", 0), ("nothing",))], 1)

@@ -12,14 +12,15 @@ printed. Extra papermill parameters apply to every notebook that declares them::
     python -m tgsr_lib.reproduce --only 04 -p fixed_xi 1.0 -p fixed_kappa 20
 
 A whole ``--recompute`` run (no ``--only``, no ``-p``) keeps ``--jobs`` worker processes busy
-(default: one per core, each with its share of the cores): first the twelve full grids the
-notebooks read (the six experiments with public features, authors' and facial-block
-groupings; largest first), the tables notebook 10 recomputes that need no grid (ablation grids
-at xi = 0 and of ridge, their source cross-validation scores, the baselines' oracle
-predictions) and the notebooks that read no grid; then, once every grid is there, the other
-notebooks, notebook 10 first. A grid or table recomputed in this run is read, not recomputed,
-by every later reader. Each grid is checkpointed as the notebooks' are, so an interrupted run
-resumes.
+(default: one per core, each with its share of the cores) with one queue of tasks, each
+started by the first free worker once the tasks it needs have ended: the grid engine compiled
+once into numba's cache (the notebooks that read no grid run meanwhile), then the twelve full
+grids the notebooks read (the six experiments with public features, authors' and facial-block
+groupings; largest first) and the tables notebook 10 recomputes that need no grid (ablation
+grids at xi = 0 and of ridge, their source cross-validation scores, the baselines' oracle
+predictions); once every grid and table is there, the other notebooks, notebook 10 first. A
+grid or table recomputed in this run is read, not recomputed, by every later reader. Each grid
+is checkpointed as the notebooks' are, so an interrupted run resumes.
 
 The notebooks need every extra: ``pip install "tgsr[all]"``.
 """
@@ -192,12 +193,36 @@ def _claims_worker(number: int, cache_dir: str) -> float:
     return time.time() - t0
 
 
-def _source_sizes(numbers: list[int]) -> list[int]:
-    """Source samples of each experiment (fetches and checks their features)."""
-    from tgsr_lib.data import datasets, protocols
+#: The label of the pool task of :func:`_compile_engine`.
+COMPILE = "compile the grid engine"
 
-    return [int(datasets.load_features(protocols.get_experiment(n).source).X.shape[0])
-            for n in numbers]
+
+def _compile_engine(number: int) -> float:
+    """Compile the grid engine's numba kernels into numba's cache on disk, in a process of its
+    own that then exits (runs in a pool worker, whose thread counts the process inherits, so
+    that it compiles the kernels the workers run). The grid workers then load the kernels
+    instead of each compiling them: a one-thread process that compiled them held 0.51 GB
+    after Exp.11 at every 16th kappa and every 4th xi, 0.33 GB when it had loaded them
+    (2026-12-07, after :func:`_trim_heap`), and compiling took 23 s."""
+    import subprocess
+
+    t0 = time.time()
+    code = f"from tgsr_lib.reproduce import _small_grid; _small_grid({int(number)})"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"compiling the grid engine failed:\n{done.stderr[-2000:]}")
+    return time.time() - t0
+
+
+def _small_grid(number: int) -> None:
+    """Experiment ``number`` at kappa = 1..16 and xi = 1: enough fits for the engine's
+    parallel kernels too (:data:`tgsr_lib.model.engine._PARALLEL_MIN`) when numba has more
+    than one thread."""
+    from tgsr_lib.data import protocols
+    from tgsr_lib.experiments.runner import compute_grid
+
+    exp = protocols.get_experiment(number)
+    compute_grid(exp.source, exp.target, list(range(1, 17)), [1.0], progress=False)
 
 
 def _run_task(fn, *args) -> float:
@@ -222,51 +247,68 @@ def _trim_heap() -> None:
 
 
 class Task(NamedTuple):
-    """One piece of work of a whole run's pool: ``fn(*args)`` returns its seconds."""
+    """One piece of work of a whole run's pool: ``fn(*args)`` returns its seconds. It starts
+    only once the tasks labelled in ``after`` have ended (done or failed)."""
 
     label: str
     fn: object
     args: tuple
+    after: tuple = ()
 
 
 def run_pool(tasks: list[Task], jobs: int, every: float = 60.0, title: str = "tasks",
              threads: int | None = None) -> list[str]:
-    """Run ``tasks`` (in the order given: put the largest first) in ``jobs`` worker processes
-    of ``threads`` threads each (None: :func:`worker_threads`); print a line per finished
-    task and a status line every ``every`` seconds. Returns the labels of the tasks that
-    failed (their error is printed)."""
+    """Run ``tasks`` in ``jobs`` worker processes of ``threads`` threads each (None:
+    :func:`worker_threads`): whenever a worker is free it gets the first task, in the order
+    given (put the largest first), whose ``after`` tasks have all ended. Prints a line per
+    finished task and a status line every ``every`` seconds. Returns the labels of the tasks
+    that failed (their error is printed; a task after a failed one still runs)."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    failed = []
+    labels = {t.label for t in tasks}
+    unknown = sorted({a for t in tasks for a in t.after} - labels)
+    if unknown or len(labels) != len(tasks):
+        raise ValueError(f"pool tasks must have distinct labels and wait only for tasks of the "
+                         f"same pool: unknown {unknown}")
+    failed, ended, waiting, running = [], set(), list(tasks), {}
     t0 = time.time()
     ctx = multiprocessing.get_context("spawn")  # no forked numba or BLAS thread pools
     threads = worker_threads(jobs) if threads is None else threads
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
                              initargs=(threads,)) as pool:
-        pending = {pool.submit(_run_task, t.fn, *t.args): t for t in tasks}
-        while pending:
-            done, _ = wait(pending, timeout=every, return_when=FIRST_COMPLETED)
+        while waiting or running:
+            # a task is handed out only when a worker is free: a queue would fix the order
+            # before the tasks it waits for have ended
+            ready = [t for t in waiting if ended.issuperset(t.after)]
+            for task in ready[:jobs - len(running)]:
+                waiting.remove(task)
+                running[pool.submit(_run_task, task.fn, *task.args)] = task
+            if not running:  # cannot happen with known labels and no cycle
+                raise ValueError(f"pool tasks wait for each other: {[t.label for t in waiting]}")
+            done, _ = wait(running, timeout=every, return_when=FIRST_COMPLETED)
             for fut in done:
-                task = pending.pop(fut)
+                task = running.pop(fut)
+                ended.add(task.label)
                 try:
                     seconds = fut.result()
-                    print(f"  {task.label}: {seconds:.0f} s ({len(tasks) - len(pending)}"
-                          f"/{len(tasks)} done)", flush=True)
+                    print(f"  {task.label}: {seconds:.0f} s ({len(ended)}/{len(tasks)} done)",
+                          flush=True)
                 except Exception as err:
                     print(f"FAILED {task.label}: {type(err).__name__}: {str(err)[:2000]}",
                           file=sys.stderr, flush=True)
                     failed.append(task.label)
-            if pending and not done:
-                print(f"  {title}: {len(tasks) - len(pending)}/{len(tasks)} done after "
-                      f"{time.time() - t0:.0f} s", flush=True)
+            if not done:
+                print(f"  {title}: {len(ended)}/{len(tasks)} done after {time.time() - t0:.0f} s",
+                      flush=True)
     print(f"  {title}: {time.time() - t0:.0f} s", flush=True)
     return failed
 
 
-def grid_tasks(cache_dir: Path, grids=None, kappas=None, xis=None) -> list[Task]:
+def grid_tasks(cache_dir: Path, grids=None, kappas=None, xis=None, after=()) -> list[Task]:
     """The grids ``grids`` ((experiment, grouping) pairs; None: :func:`standard_grids`) as
-    pool tasks, largest first (a fit's cost grows with the square of the source samples)."""
+    pool tasks, largest first (a fit's cost grows with the square of the source samples),
+    each started after the tasks labelled ``after``."""
     from tgsr_lib.data import protocols
 
     grids = standard_grids() if grids is None else list(grids)
@@ -275,7 +317,7 @@ def grid_tasks(cache_dir: Path, grids=None, kappas=None, xis=None) -> list[Task]
     size = dict(zip(numbers, _source_sizes(numbers), strict=True))
     grids.sort(key=lambda g: -size[g[0]])
     return [Task(f"grid {protocols.get_experiment(n).label} {g}", _grid_worker,
-                 (n, g, str(cache_dir), kappas, xis)) for n, g in grids]
+                 (n, g, str(cache_dir), kappas, xis), tuple(after)) for n, g in grids]
 
 
 def recompute_grids(cache_dir: Path, jobs: int | None, every: float = 60.0, grids=None,
@@ -300,41 +342,42 @@ CLAIMS = "10_"
 
 
 def whole_run(folder: Path, out: Path, extra: dict, jobs: int | None) -> tuple[list, list]:
-    """A whole ``--recompute`` run in a pool of ``jobs`` worker processes (None:
-    :func:`auto_jobs`): first the twelve grids (largest first), notebook 10's own tables
-    (:func:`_claims_worker`) and the notebooks that read no grid (:data:`NO_GRIDS`); then,
-    when every grid is there, the other notebooks, notebook 10 first. Returns the labels of
-    the failed grids and tables, and of the failed notebooks."""
+    """A whole ``--recompute`` run in one pool of ``jobs`` worker processes (None:
+    :func:`auto_jobs`). In the order a free worker takes them: the grid engine compiled into
+    numba's cache (:func:`_compile_engine`), the twelve grids (largest first) and notebook
+    10's own tables (:func:`_claims_worker`), both after the compilation; the notebooks that
+    read no grid (:data:`NO_GRIDS`), which run while the engine compiles; then, once every grid
+    and table has ended, the other notebooks, notebook 10 first. Returns the labels of the
+    failed tasks that are not notebooks, and of the failed notebooks."""
     from tgsr_lib.data import protocols
 
     found = notebooks(folder)
-    n_first = len(standard_grids()) + len(protocols.COMPUTABLE) + len(NO_GRIDS)
-    jobs = auto_jobs(len(standard_grids())) if jobs is None else min(jobs, n_first)
-    threads = worker_threads(jobs)
 
-    def nb_task(nb: Path) -> Task:
+    def nb_task(nb: Path, after=()) -> Task:
         params = {k: v for k, v in extra.items() if k in declared_parameters(nb)}
-        return Task(nb.name, _notebook_worker, (str(nb), str(out / nb.name), params,
-                                                str(folder)))
+        return Task(nb.name, _notebook_worker,
+                    (str(nb), str(out / nb.name), params, str(folder)), tuple(after))
 
-    first = grid_tasks(folder / "cache" / "grids")
+    grids = grid_tasks(folder / "cache" / "grids", after=(COMPILE,))
+    tables = []
     if any(nb.name.startswith(CLAIMS) for nb in found):
-        first += [Task(f"notebook 10's tables of {protocols.get_experiment(n).label}",
-                       _claims_worker, (n, str(folder / "cache")))
+        tables = [Task(f"notebook 10's tables of {protocols.get_experiment(n).label}",
+                       _claims_worker, (n, str(folder / "cache")), (COMPILE,))
                   for n in protocols.COMPUTABLE]
-    first += [nb_task(nb) for nb in found if nb.name.startswith(NO_GRIDS)]
-    print(f"recomputing {len(standard_grids())} grids (largest first), notebook 10's tables "
-          f"and the notebooks that read no grid in {jobs} worker process(es) x {threads} "
-          "thread(s)", flush=True)
-    failed_first = run_pool(first, jobs, title="grids and tables", threads=threads)
-    rest = sorted((nb for nb in found if not nb.name.startswith(NO_GRIDS)),
-                  key=lambda nb: (not nb.name.startswith(CLAIMS), nb.name))
-    print(f"running {len(rest)} notebooks that read the grids in {jobs} worker process(es)",
+    early = [nb_task(nb) for nb in found if nb.name.startswith(NO_GRIDS)]
+    before = tuple(t.label for t in grids + tables)
+    late = [nb_task(nb, before)
+            for nb in sorted((nb for nb in found if not nb.name.startswith(NO_GRIDS)),
+                             key=lambda nb: (not nb.name.startswith(CLAIMS), nb.name))]
+    tasks = [Task(COMPILE, _compile_engine, (grids[0].args[0],))] + grids + tables + early + late
+    jobs = auto_jobs(len(grids)) if jobs is None else min(jobs, len(tasks))
+    threads = worker_threads(jobs)
+    print(f"recomputing {len(grids)} grids (largest first) and notebook 10's tables, then "
+          f"running {len(found)} notebooks, in {jobs} worker process(es) x {threads} thread(s)",
           flush=True)
-    failed_nb = run_pool([nb_task(nb) for nb in rest], jobs, title="notebooks",
-                         threads=threads)
-    failed_nb += [f for f in failed_first if f.endswith(".ipynb")]
-    return [f for f in failed_first if not f.endswith(".ipynb")], failed_nb
+    failed = run_pool(tasks, jobs, title="grids, tables and notebooks", threads=threads)
+    return ([f for f in failed if not f.endswith(".ipynb")],
+            [f for f in failed if f.endswith(".ipynb")])
 
 
 def run_in_turn(found: list[Path], out: Path, extra: dict, folder: Path) -> list[str]:
@@ -397,8 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"executed notebooks in {out} in {time.time() - start:.0f} s; figures in "
           f"{folder.parent / 'figures'}")
     if failed_grids:
-        print(f"{len(failed_grids)} grid(s) or table(s) failed in the first phase (the "
-              f"notebooks computed them again): {', '.join(failed_grids)}", file=sys.stderr)
+        print(f"{len(failed_grids)} task(s) before the notebooks failed (the notebooks "
+              f"computed what they needed again): {', '.join(failed_grids)}", file=sys.stderr)
     if failed:
         print(f"{len(failed)} notebook(s) failed: {', '.join(failed)}", file=sys.stderr)
     if failed or failed_grids:
