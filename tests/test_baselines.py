@@ -288,6 +288,90 @@ def test_regenerator_solves_the_lasso():
     assert objective(P_slow) - best < 0.5 * (objective(P) - best)
 
 
+def _same_floats(a, b):
+    """Equal arrays, NaN where NaN, and the same sign on every zero."""
+    num = ~np.isnan(a)
+    return (np.array_equal(a, b, equal_nan=True)
+            and np.array_equal(np.signbit(a[num]), np.signbit(b[num])))
+
+
+def _regenerator_numpy(K, ns, B, lam, mu, kappa0=1e-3, rho=1.1, kappa_max=1e15, tol=1e-8,
+                       max_iter=2000):
+    """The IALM loop of ``alg.regenerator`` in plain NumPy (the code before its numba
+    kernels), step by step in the same floating-point order."""
+    Ks = K[:, :ns]
+    delta = Ks.mean(axis=1) - K[:, ns:].mean(axis=1)
+    A = np.vstack([Ks.T, np.sqrt(lam) * delta[None, :]])
+    Y = np.vstack([B, np.zeros((1, B.shape[1]))])
+    s, V = np.linalg.eigh(A @ A.T)
+    AV = A.T @ V
+    AtY = A.T @ Y
+    P = np.zeros((K.shape[0], B.shape[1]))
+    T = np.zeros_like(P)
+    kappa = kappa0
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        R = ((P * kappa) + T) / 2 + AtY
+        c = kappa / 2
+        Q = (R - AV @ ((AV.T @ R) / (s + c)[:, None])) / c
+        W = Q - T / kappa
+        P = np.maximum(np.abs(W) - mu / kappa, 0.0) * np.sign(W)
+        E = P - Q
+        if np.max(np.abs(E)) < tol:
+            break
+        T = T + E * kappa
+        kappa = min(rho * kappa, kappa_max)
+    return P, n_iter
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_regenerator_is_bitwise_the_numpy_loop(labels):
+    """The fused numba kernels of ``alg.regenerator`` give bit for bit the plain NumPy loop,
+    with ``B`` the source features (TSRG) or one-hot source labels (DRLS)."""
+    rng = np.random.default_rng(3)
+    n, ns, q = 40, 22, 500
+    X = rng.normal(size=(n, 8))
+    K = X @ X.T / 8
+    if labels:
+        B = np.eye(5)[rng.integers(0, 5, size=ns)]
+    else:
+        B = np.abs(rng.normal(size=(ns, q)))
+    for lam, mu, max_iter in [(0.5, 0.05, 2000), (2.0, 0.3, 2000), (1.0, 0.01, 60)]:
+        P, n_iter = alg.regenerator(K, ns, B, lam, mu, max_iter=max_iter)
+        P_ref, n_ref = _regenerator_numpy(K, ns, B, lam, mu, max_iter=max_iter)
+        assert n_iter == n_ref
+        assert np.array_equal(P, P_ref) and _same_floats(P, P_ref)
+
+
+def test_regenerator_kernel_keeps_numpy_special_values():
+    """The fused step after the products treats NaN, infinities and signed zeros as the NumPy
+    steps do (``np.maximum`` / ``np.sign`` keep NaN) and reports NaN as its ``max |E|``."""
+    rng = np.random.default_rng(4)
+    special = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-300, -1e300]
+    R, Qp, T = (rng.normal(size=(6, 9)) for _ in range(3))
+    R[0, :7], Qp[1, :7], T[2, :7] = special, special, special
+    R[3, :7] = Qp[3, :7]  # q = +-0
+    kappa, c, thr = 0.7, 0.35, 0.2
+    with np.errstate(invalid="ignore"):
+        Q = (R - Qp) / c
+        W = Q - T / kappa
+        P_ref = np.maximum(np.abs(W) - thr, 0.0) * np.sign(W)
+        E = P_ref - Q
+        T_ref = T + E * kappa
+        R_ref = ((P_ref * kappa) + T) / 2 + Q
+    P, T_new = np.empty_like(R), T.copy()
+    got = alg._regen_shrink(R, Qp, T_new, P, kappa, c, thr)
+    assert _same_floats(P, P_ref) and _same_floats(T_new, T_ref)
+    assert np.isnan(got) and not got < 1e-8
+    rows = [4, 5]
+    got = alg._regen_shrink(R[rows], Qp[rows], T[rows].copy(), P[rows], kappa, c, thr)
+    assert got == np.max(np.abs(E[rows]))
+    Rr = np.empty_like(R)
+    alg._regen_rhs(P_ref, T, Q, kappa, Rr)
+    assert _same_floats(Rr, R_ref)
+
+
 @pytest.mark.parametrize("name", ["TSRG", "DRLS"])
 def test_regeneration_reduces_the_mean_discrepancy(name):
     """TSRG/DRLS (Zong et al.): the regenerated target mean approaches the regenerated source
