@@ -21,11 +21,27 @@ every notebook. The top level re-exports ``TGSR``, ``TGSRClassifier``, ``dataset
 ``compute_grid`` and ``cached_grid``.
 """
 
-from tgsr_lib.data import datasets
-from tgsr_lib.experiments.cache import cached_grid
-from tgsr_lib.experiments.runner import compute_grid
-from tgsr_lib.model.da import TGSRClassifier
-from tgsr_lib.model.estimator import TGSR
+import importlib
+
+#: The top level's names and the modules they come from, imported at first use: ``import
+#: tgsr_lib.reproduce`` (the processes that only drive a notebook) or ``tgsr --help`` then
+#: load neither scikit-learn, SciPy, pandas nor numba.
+_EXPORTS = {"TGSR": "tgsr_lib.model.estimator", "TGSRClassifier": "tgsr_lib.model.da",
+            "cached_grid": "tgsr_lib.experiments.cache",
+            "compute_grid": "tgsr_lib.experiments.runner", "datasets": "tgsr_lib.data.datasets"}
 
 __all__ = ["TGSR", "TGSRClassifier", "cached_grid", "compute_grid", "datasets"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tgsr_lib' has no attribute {name!r}")
+    module = importlib.import_module(_EXPORTS[name])
+    value = module if name == "datasets" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

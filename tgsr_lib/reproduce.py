@@ -11,16 +11,17 @@ printed. Extra papermill parameters apply to every notebook that declares them::
     python -m tgsr_lib.reproduce --recompute --jobs 4
     python -m tgsr_lib.reproduce --only 04 -p fixed_xi 1.0 -p fixed_kappa 20
 
-A whole ``--recompute`` run (no ``--only``, no ``-p``) keeps ``--jobs`` worker processes busy
-(default: one per core, each with its share of the cores) with one queue of tasks, each
-started by the first free worker once the tasks it needs have ended: the grid engine compiled
-once into numba's cache (the notebooks that read no grid run meanwhile), then the twelve full
-grids the notebooks read (the six experiments with public features, authors' and facial-block
-groupings; largest first) and the tables notebook 10 recomputes that need no grid (ablation
-grids at xi = 0 and of ridge, their source cross-validation scores, the baselines' oracle
-predictions); once every grid and table is there, the other notebooks, notebook 10 first. A
-grid or table recomputed in this run is read, not recomputed, by every later reader. Each grid
-is checkpointed as the notebooks' are, so an interrupted run resumes.
+A whole ``--recompute`` run (no ``--only``, no ``-p``) runs ``--jobs`` tasks at a time
+(default: one per core, each with its share of the cores), from one queue, each started in the
+first free place once the tasks it needs have ended: the grid engine compiled once into numba's
+cache (the notebooks that read no grid run meanwhile), then the twelve full grids the notebooks
+read (the six experiments with public features, authors' and facial-block groupings; largest
+first) and the tables notebook 10 recomputes that need no grid (ablation grids at xi = 0 and of
+ridge, their source cross-validation scores, the baselines' oracle predictions), in worker
+processes; once every grid and table is there (and the workers have exited), the other
+notebooks, notebook 10 first. The notebooks run in processes of their own that import papermill
+only. A grid or table recomputed in this run is read, not recomputed, by every later reader.
+Each grid is checkpointed as the notebooks' are, so an interrupted run resumes.
 
 The notebooks need every extra: ``pip install "tgsr[all]"``.
 """
@@ -153,11 +154,10 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def _worker_init(threads: int) -> None:
-    """Start of a pool worker: its share of the cores for every thread pool, its own and
-    those of the processes it starts (the notebooks' kernels)."""
+    """Start of a pool worker: its share of the cores for every thread pool."""
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
-    import numba  # imported with the package already: the variable came too late for it
+    import numba  # in case it was imported before the variable was set
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)
@@ -165,12 +165,41 @@ def _worker_init(threads: int) -> None:
 
 
 def _notebook_worker(path: str, out: str, params: dict, cwd: str) -> float:
-    """Run one notebook with papermill (runs in a worker process); returns its seconds."""
+    """Run one notebook with papermill in this process; returns its seconds."""
     pm = require("papermill", "running the notebooks")
     t0 = time.time()
     pm.execute_notebook(path, out, parameters=params, cwd=cwd, kernel_name="python3",
                         progress_bar=False)
     return time.time() - t0
+
+
+def _thread_env(threads: int) -> dict:
+    """This process's environment with ``threads`` for every thread pool (a process started
+    with it, and the notebook kernels it starts, use that many threads)."""
+    return dict(os.environ, **{name: str(threads) for name in THREAD_VARIABLES})
+
+
+def _run_python(code: str, args: list[str], threads: int, what: str) -> float:
+    """``python -c code *args`` with ``threads`` threads per pool; returns its seconds, or
+    raises with the end of its error output."""
+    import subprocess
+
+    t0 = time.time()
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env=_thread_env(threads))
+    if done.returncode:
+        raise RuntimeError(f"{what} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    return time.time() - t0
+
+
+def _notebook_process(path: str, out: str, params: dict, cwd: str, threads: int) -> float:
+    """Run one notebook with papermill in a process of its own, which imports papermill and
+    not this package (a thread of a whole run's parent waits for it); returns its seconds."""
+    code = ("import ast, sys; import papermill as pm; a = ast.literal_eval(sys.argv[1]); "
+            "pm.execute_notebook(a[0], a[1], parameters=a[2], cwd=a[3], "
+            "kernel_name='python3', progress_bar=False)")
+    return _run_python(code, [repr((path, out, params, cwd))], threads,
+                       f"papermill on {Path(path).name}")
 
 
 def _claims_worker(number: int, cache_dir: str) -> float:
@@ -197,21 +226,15 @@ def _claims_worker(number: int, cache_dir: str) -> float:
 COMPILE = "compile the grid engine"
 
 
-def _compile_engine(number: int) -> float:
-    """Compile the grid engine's numba kernels into numba's cache on disk, in a process of its
-    own that then exits (runs in a pool worker, whose thread counts the process inherits, so
-    that it compiles the kernels the workers run). The grid workers then load the kernels
-    instead of each compiling them: a one-thread process that compiled them held 0.51 GB
-    after Exp.11 at every 16th kappa and every 4th xi, 0.33 GB when it had loaded them
-    (2026-12-07, after :func:`_trim_heap`), and compiling took 23 s."""
-    import subprocess
-
-    t0 = time.time()
-    code = f"from tgsr_lib.reproduce import _small_grid; _small_grid({int(number)})"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"compiling the grid engine failed:\n{done.stderr[-2000:]}")
-    return time.time() - t0
+def _compile_engine(number: int, threads: int) -> float:
+    """Compile the grid engine's numba kernels for ``threads`` threads into numba's cache on
+    disk, in a process of its own that then exits (a thread of a whole run's parent waits for
+    it). The grid workers then load the kernels instead of each compiling them: a one-thread
+    process that compiled them held 0.51 GB after Exp.11 at every 16th kappa and every 4th
+    xi, 0.33 GB when it had loaded them (2026-12-07, after :func:`_trim_heap`), and compiling
+    took 23 s."""
+    return _run_python(f"from tgsr_lib.reproduce import _small_grid; _small_grid({int(number)})",
+                       [], threads, "compiling the grid engine")
 
 
 def _small_grid(number: int) -> None:
@@ -248,23 +271,29 @@ def _trim_heap() -> None:
 
 class Task(NamedTuple):
     """One piece of work of a whole run's pool: ``fn(*args)`` returns its seconds. It starts
-    only once the tasks labelled in ``after`` have ended (done or failed)."""
+    only once the tasks labelled in ``after`` have ended (done or failed). A task whose
+    ``fn`` only waits for a process it starts (``spawns``: a notebook, the compilation) runs
+    in a thread of the pool's own process, not in a worker."""
 
     label: str
     fn: object
     args: tuple
     after: tuple = ()
+    spawns: bool = False
 
 
 def run_pool(tasks: list[Task], jobs: int, every: float = 60.0, title: str = "tasks",
              threads: int | None = None) -> list[str]:
-    """Run ``tasks`` in ``jobs`` worker processes of ``threads`` threads each (None:
-    :func:`worker_threads`): whenever a worker is free it gets the first task, in the order
-    given (put the largest first), whose ``after`` tasks have all ended. Prints a line per
-    finished task and a status line every ``every`` seconds. Returns the labels of the tasks
-    that failed (their error is printed; a task after a failed one still runs)."""
+    """Run ``tasks``, at most ``jobs`` at a time: in worker processes of ``threads`` threads
+    each (None: :func:`worker_threads`), started when first needed, or in threads of this
+    process for the tasks that start a process of their own (``Task.spawns``). Whenever one
+    ends, the first waiting task, in the order given (put the largest first), whose ``after``
+    tasks have all ended starts; once no task for the workers is left they exit, so that the
+    memory they hold goes back before the last notebooks run. Prints a line per finished task
+    and a status line every ``every`` seconds. Returns the labels of the tasks that failed
+    (their error is printed; a task after a failed one still runs)."""
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 
     labels = {t.label for t in tasks}
     unknown = sorted({a for t in tasks for a in t.after} - labels)
@@ -276,16 +305,20 @@ def run_pool(tasks: list[Task], jobs: int, every: float = 60.0, title: str = "ta
     ctx = multiprocessing.get_context("spawn")  # no forked numba or BLAS thread pools
     threads = worker_threads(jobs) if threads is None else threads
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                             initargs=(threads,)) as pool:
+                             initargs=(threads,)) as pool, ThreadPoolExecutor(jobs) as local:
         while waiting or running:
             # a task is handed out only when a worker is free: a queue would fix the order
             # before the tasks it waits for have ended
             ready = [t for t in waiting if ended.issuperset(t.after)]
             for task in ready[:jobs - len(running)]:
                 waiting.remove(task)
-                running[pool.submit(_run_task, task.fn, *task.args)] = task
+                fut = (local.submit(task.fn, *task.args) if task.spawns
+                       else pool.submit(_run_task, task.fn, *task.args))
+                running[fut] = task
             if not running:  # cannot happen with known labels and no cycle
                 raise ValueError(f"pool tasks wait for each other: {[t.label for t in waiting]}")
+            if all(t.spawns for t in waiting + list(running.values())):
+                pool.shutdown()  # no work left for the workers: they exit
             done, _ = wait(running, timeout=every, return_when=FIRST_COMPLETED)
             for fut in done:
                 task = running.pop(fut)
@@ -342,21 +375,25 @@ CLAIMS = "10_"
 
 
 def whole_run(folder: Path, out: Path, extra: dict, jobs: int | None) -> tuple[list, list]:
-    """A whole ``--recompute`` run in one pool of ``jobs`` worker processes (None:
-    :func:`auto_jobs`). In the order a free worker takes them: the grid engine compiled into
-    numba's cache (:func:`_compile_engine`), the twelve grids (largest first) and notebook
-    10's own tables (:func:`_claims_worker`), both after the compilation; the notebooks that
-    read no grid (:data:`NO_GRIDS`), which run while the engine compiles; then, once every grid
-    and table has ended, the other notebooks, notebook 10 first. Returns the labels of the
-    failed tasks that are not notebooks, and of the failed notebooks."""
+    """A whole ``--recompute`` run, ``jobs`` tasks at a time (None: :func:`auto_jobs`), in
+    the order a free place takes them: the grid engine compiled into numba's cache
+    (:func:`_compile_engine`) and, meanwhile, the notebooks that read no grid
+    (:data:`NO_GRIDS`); the twelve grids (largest first) and notebook 10's own tables
+    (:func:`_claims_worker`), both after the compilation, in worker processes; once every grid
+    and table has ended, the other notebooks, notebook 10 first. The notebooks and the
+    compilation run in processes of their own (:func:`_notebook_process`). Returns the labels
+    of the failed tasks that are not notebooks, and of the failed notebooks."""
     from tgsr_lib.data import protocols
 
     found = notebooks(folder)
+    jobs = auto_jobs(len(standard_grids())) if jobs is None else jobs
+    threads = worker_threads(jobs)
 
     def nb_task(nb: Path, after=()) -> Task:
         params = {k: v for k, v in extra.items() if k in declared_parameters(nb)}
-        return Task(nb.name, _notebook_worker,
-                    (str(nb), str(out / nb.name), params, str(folder)), tuple(after))
+        return Task(nb.name, _notebook_process,
+                    (str(nb), str(out / nb.name), params, str(folder), threads), tuple(after),
+                    spawns=True)
 
     grids = grid_tasks(folder / "cache" / "grids", after=(COMPILE,))
     tables = []
@@ -369,11 +406,10 @@ def whole_run(folder: Path, out: Path, extra: dict, jobs: int | None) -> tuple[l
     late = [nb_task(nb, before)
             for nb in sorted((nb for nb in found if not nb.name.startswith(NO_GRIDS)),
                              key=lambda nb: (not nb.name.startswith(CLAIMS), nb.name))]
-    tasks = [Task(COMPILE, _compile_engine, (grids[0].args[0],))] + grids + tables + early + late
-    jobs = auto_jobs(len(grids)) if jobs is None else min(jobs, len(tasks))
-    threads = worker_threads(jobs)
-    print(f"recomputing {len(grids)} grids (largest first) and notebook 10's tables, then "
-          f"running {len(found)} notebooks, in {jobs} worker process(es) x {threads} thread(s)",
+    compile_task = Task(COMPILE, _compile_engine, (grids[0].args[0], threads), spawns=True)
+    tasks = [compile_task] + early + grids + tables + late
+    print(f"recomputing {len(grids)} grids (largest first) and notebook 10's tables, and "
+          f"running {len(found)} notebooks, {jobs} at a time, {threads} thread(s) each",
           flush=True)
     failed = run_pool(tasks, jobs, title="grids, tables and notebooks", threads=threads)
     return ([f for f in failed if not f.endswith(".ipynb")],
