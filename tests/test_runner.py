@@ -31,6 +31,7 @@ def test_resume_after_interruption(tmp_path, monkeypatch):
         return real(yt, pred)
 
     monkeypatch.setattr(runner, "score_predictions", interrupt_after_a_few)
+    monkeypatch.setattr(runner, "SCORE_BATCH", 1)  # score the fits as they finish
     with pytest.raises(KeyboardInterrupt):
         compute_grid("SMIC_VIS", "SMIC_NIR", kappas, xis, out=out, progress=False,
                      checkpoint_every=0.0)
@@ -52,6 +53,41 @@ def test_resume_after_interruption(tmp_path, monkeypatch):
     assert solved == [len(kappas) * len(xis) - saved]  # nothing saved is recomputed
     assert out.read_bytes() == whole.read_bytes()
     assert not partial.exists()
+
+
+def test_fits_scored_in_batches_equal_one_by_one_and_survive_an_error(tmp_path,
+                                                                     monkeypatch):
+    """Finished fits are scored and recorded in batches: the grid equals the one recorded fit
+    by fit, and an engine error after some fits have finished keeps them in the checkpoint
+    (they were held, not yet recorded)."""
+    kappas, xis = [2, 9, 20, 85], paper_xis()[::40]
+    monkeypatch.setattr(runner, "SCORE_BATCH", 1)
+    one_by_one = compute_grid("SMIC_VIS", "SMIC_NIR", kappas, xis, progress=False)
+    monkeypatch.setattr(runner, "SCORE_BATCH", 10**9)
+    monkeypatch.setattr(runner, "SCORE_EVERY", 1e9)
+    pd.testing.assert_frame_equal(
+        compute_grid("SMIC_VIS", "SMIC_NIR", kappas, xis, progress=False), one_by_one)
+
+    from tgsr_lib.model import engine
+
+    real_step, calls = engine.NumbaBackend.step, {"n": 0}
+
+    def failing_step(self, *args):
+        calls["n"] += 1
+        if calls["n"] > 60:
+            raise RuntimeError("engine lost")
+        return real_step(self, *args)
+
+    monkeypatch.setattr(engine.NumbaBackend, "step", failing_step)
+    out = tmp_path / "g.csv"
+    with pytest.raises(RuntimeError, match="engine lost"):
+        compute_grid("SMIC_VIS", "SMIC_NIR", kappas, xis, out=out, progress=False,
+                     checkpoint_every=1e9)
+    saved = np.load(out.with_name(out.name + ".partial.npz"))
+    assert 0 < saved["done"].sum() < len(kappas) * len(xis)
+    done = saved["done"]
+    assert np.array_equal(saved["f1"][done], one_by_one.macro_f1.values[done])
+    assert np.array_equal(saved["n_iter"][done], one_by_one.n_iter.values[done])
 
 
 def test_stale_checkpoint_is_ignored(tmp_path):

@@ -161,6 +161,9 @@ def test_progress_false_is_silent(capsys):
 
 
 def _interrupting(monkeypatch, after, exc):
+    """``score_predictions`` raises ``exc`` at its call ``after + 1``; the fits are scored as
+    they finish, each batch at once (``SCORE_BATCH = 1``)."""
+    monkeypatch.setattr(runner, "SCORE_BATCH", 1)
     real = runner.score_predictions
     calls = {"n": 0}
 
