@@ -195,7 +195,11 @@ def _run_python(code: str, args: list[str], threads: int, what: str) -> float:
 def _notebook_process(path: str, out: str, params: dict, cwd: str, threads: int) -> float:
     """Run one notebook with papermill in a process of its own, which imports papermill and
     not this package (a thread of a whole run's parent waits for it); returns its seconds."""
-    code = ("import ast, sys; import papermill as pm; a = ast.literal_eval(sys.argv[1]); "
+    # jsonschema (under papermill's nbformat) imports rfc3987_syntax if it can, only for its
+    # "iri" format checks, which no notebook schema uses; that import alone took 1.1 s of
+    # papermill's 1.5 s (python -X importtime), paid again by each notebook's process
+    code = ("import ast, sys; sys.modules['rfc3987_syntax'] = None; import papermill as pm; "
+            "a = ast.literal_eval(sys.argv[1]); "
             "pm.execute_notebook(a[0], a[1], parameters=a[2], cwd=a[3], "
             "kernel_name='python3', progress_bar=False)")
     return _run_python(code, [repr((path, out, params, cwd))], threads,
