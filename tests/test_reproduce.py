@@ -224,7 +224,7 @@ def test_pool_starts_a_task_after_those_it_waits_for(monkeypatch, capsys):
 def test_processes_of_their_own_get_the_thread_count_and_report_errors(tmp_path):
     """The compilation and the notebooks of a whole run run in processes of their own with
     the workers' thread count; a failure raises with the end of the process's error output;
-    a notebook runs through papermill with its parameters, not importing this package."""
+    a notebook runs through papermill with its parameters (its kernel imports nothing of ours)."""
     code = "import os, sys; assert os.environ['NUMBA_NUM_THREADS'] == sys.argv[1]"
     assert reproduce._run_python(code, ["3"], 3, "threads") >= 0
     with pytest.raises(RuntimeError, match="(?s)boom failed \\(exit 1\\).*went wrong"):

@@ -193,15 +193,14 @@ def _run_python(code: str, args: list[str], threads: int, what: str) -> float:
 
 
 def _notebook_process(path: str, out: str, params: dict, cwd: str, threads: int) -> float:
-    """Run one notebook with papermill in a process of its own, which imports papermill and
-    not this package (a thread of a whole run's parent waits for it); returns its seconds."""
+    """:func:`_notebook_worker` in a process of its own, which imports papermill and this
+    module only (a thread of a whole run's parent waits for it); returns its seconds."""
     # jsonschema (under papermill's nbformat) imports rfc3987_syntax if it can, only for its
     # "iri" format checks, which no notebook schema uses; that import alone took 1.1 s of
     # papermill's 1.5 s (python -X importtime), paid again by each notebook's process
-    code = ("import ast, sys; sys.modules['rfc3987_syntax'] = None; import papermill as pm; "
-            "a = ast.literal_eval(sys.argv[1]); "
-            "pm.execute_notebook(a[0], a[1], parameters=a[2], cwd=a[3], "
-            "kernel_name='python3', progress_bar=False)")
+    code = ("import ast, sys; sys.modules['rfc3987_syntax'] = None; "
+            "from tgsr_lib.reproduce import _notebook_worker; "
+            "_notebook_worker(*ast.literal_eval(sys.argv[1]))")
     return _run_python(code, [repr((path, out, params, cwd))], threads,
                        f"papermill on {Path(path).name}")
 
